@@ -1,0 +1,53 @@
+# users-stream: every target sets itself up (virtual environment + pinned installs) first.
+#   make demo   - run the whole pipeline locally on the embedded emulator (no AWS account)
+#   make test   - lint, type-check and run every test
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock | cksum | cut -d' ' -f1)
+export AWS_DEFAULT_REGION ?= us-east-1
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup demo run test lint typecheck unit package bench faults lock clean
+
+$(STAMP): requirements-dev.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'pip==26.2.1'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+setup: $(STAMP)
+
+demo: setup  ## run the pipeline locally: emulator, stack, poller, sample users, emails
+	$(BIN)/python -m devtools.demo
+
+run: setup  ## keep the local pipeline running on http://127.0.0.1:8000
+	$(BIN)/python -m devtools.demo --serve
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/python -m pytest
+
+test: lint typecheck unit  ## every check and every test
+
+package: setup  ## build the single deployable CloudFormation template into build/
+	bash infra/package.sh build
+
+bench: setup  ## benchmarks against boto3 and Powertools; writes docs/benchmarks.md
+	$(BIN)/python -m benchmarks
+
+lock:  ## re-resolve requirements-dev.txt into requirements-dev.lock
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet 'pip==26.2.1' && .venv-lock/bin/python -m pip install --quiet -r requirements-dev.txt
+	.venv-lock/bin/python -m pip freeze --exclude pip > requirements-dev.lock && rm -rf .venv-lock
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,35 @@
+"""users-stream: react to every change of the Users table, through its DynamoDB stream.
+
+This file is configuration and wiring only; the behaviour lives in ``chalicelib``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from chalice.app import Chalice, DynamoDBEvent
+
+from chalicelib.batch import BatchResponse
+from chalicelib.service import UsersStream
+from chalicelib.settings import StreamSettings
+
+app = Chalice(app_name="users-stream")
+
+# Read at import because Chalice registers the event source then. Unset, it falls back to a
+# documented placeholder ARN so that tests and `chalice package` can import the app.
+stream = StreamSettings.from_environ(os.environ)
+
+# One instance per Lambda container: the SES client and the ledger are made on first use and
+# reused by warm invocations. Everything else is read from the environment on each invocation.
+users_stream = UsersStream()
+
+
+@app.on_dynamodb_record(
+    stream_arn=stream.stream_arn,
+    batch_size=stream.batch_size,
+    starting_position=stream.starting_position,
+    maximum_batching_window_in_seconds=stream.batching_window,
+)
+def handle_user_changes(event: DynamoDBEvent) -> BatchResponse:
+    """Log every change and welcome every new user; see ``chalicelib.batch`` for the contract."""
+    return users_stream.handle(event.to_dict())

@@ -1,0 +1,1 @@
+"""AWS adapters. Each creates its boto3 client on first use, so importing them is free."""

@@ -1,0 +1,97 @@
+"""One structured JSON log line per change (and for each reaction), personal data redacted."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from base64 import b64encode
+from decimal import Decimal
+from typing import Any, TextIO
+
+from chalicelib.records import Change
+from chalicelib.redaction import Redactor, scrub_text
+
+__all__ = ["ChangeLog", "json_default", "make_logger"]
+
+LOGGER_NAME = "users_stream"
+
+
+def json_default(value: Any) -> Any:
+    """JSON for the Python values a decoded image holds."""
+    if isinstance(value, Decimal):
+        # Exact: integers as JSON numbers when they fit a double exactly, others as text.
+        if value == value.to_integral_value() and abs(value) < 2**53:
+            return int(value)
+        return str(value)
+    if isinstance(value, bytes | bytearray):
+        return b64encode(value).decode("ascii")
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+_dumps = json.JSONEncoder(
+    default=json_default, separators=(",", ":"), ensure_ascii=False, sort_keys=False
+).encode
+
+
+def make_logger(level: str = "INFO", stream: TextIO | None = None) -> logging.Logger:
+    """The app's logger: bare JSON lines (no prefix), so log tools can parse every line."""
+    logger = logging.getLogger(LOGGER_NAME)
+    logger.setLevel(level.upper() if level else "INFO")
+    logger.propagate = False
+    target = stream if stream is not None else sys.stdout
+    for handler in logger.handlers:
+        if getattr(handler, "stream", None) is target:
+            break
+    else:
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        handler = logging.StreamHandler(target)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    return logger
+
+
+class ChangeLog:
+    """Writes the log lines of users-stream. Every line passes through :func:`scrub_text`."""
+
+    def __init__(self, logger: logging.Logger, redactor: Redactor) -> None:
+        self._logger = logger
+        self._redact = redactor
+
+    def change(self, change: Change) -> None:
+        """The line every change gets."""
+        if not self._logger.isEnabledFor(logging.INFO):
+            return
+        changes = change.changed_attributes
+        redact = self._redact
+        entry: dict[str, Any] = {
+            "level": "INFO",
+            "message": "ttl_expiry" if change.is_ttl_expiry else "change",
+            "event": change.event_name,
+            "table": change.table_name,
+            "keys": redact(change.keys),
+            "sequence_number": change.sequence_number,
+            "event_id": change.event_id,
+            "created": change.approximate_creation_time.isoformat(),
+            "size_bytes": change.size_bytes,
+            "ttl_expiry": change.is_ttl_expiry,
+            "changed": None if changes is None else changes.names,
+            "old_image": redact(change.old_image),
+            "new_image": redact(change.new_image),
+        }
+        self._logger.info(scrub_text(_dumps(entry)))
+
+    def event(self, level: int, message: str, change: Change | None = None, **fields: Any) -> None:
+        """A line about something the app did (email sent, skipped, rejected, a failure)."""
+        if not self._logger.isEnabledFor(level):
+            return
+        entry: dict[str, Any] = {"level": logging.getLevelName(level), "message": message}
+        if change is not None:
+            entry["sequence_number"] = change.sequence_number
+            entry["event_id"] = change.event_id
+            entry["keys"] = self._redact(change.keys)
+        entry.update(fields)
+        self._logger.log(level, scrub_text(_dumps(entry)))

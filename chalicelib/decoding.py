@@ -1,0 +1,184 @@
+"""Decode DynamoDB stream images (DynamoDB JSON as Lambda delivers it) into Python values.
+
+Type mapping (all ten DynamoDB types)::
+
+    S    -> str            N    -> decimal.Decimal (exact, never rounded)
+    B    -> bytes          BOOL -> bool
+    NULL -> None           M    -> dict
+    L    -> list           SS   -> set[str]
+    NS   -> set[Decimal]   BS   -> set[bytes]
+
+Lambda delivers binary values as base64 text, which boto3's ``TypeDeserializer`` does not
+accept; numbers are decoded with ``Decimal(text)``, which is exact for every number DynamoDB
+stores (boto3's 38-digit context raises on long runs of trailing zeros, such as ``1E+125``
+written out in full).
+
+The hot path does no bookkeeping: it is a tight loop over a chain of tag comparisons ordered by
+how common each type is. Only when something is wrong does :func:`decode_image` walk the image a
+second time, slowly, to say exactly which attribute is broken (:class:`DecodeError`).
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+__all__ = ["DecodeError", "decode_image", "decode_value"]
+
+# DynamoDB's number syntax: an optional minus sign, digits with an optional fraction, and an
+# optional exponent. ``Decimal()`` alone would also take "NaN", "Infinity", "1_000" and " 1 ".
+_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_is_number = _NUMBER.fullmatch
+_b64decode = binascii.a2b_base64
+
+MAX_DEPTH = 32  # DynamoDB allows at most 32 levels of nested documents
+
+
+class DecodeError(ValueError):
+    """A DynamoDB JSON value that cannot be decoded.
+
+    ``path`` names the attribute (``profile.addresses[0].zip``); ``reason`` says what is wrong.
+    The offending value itself is never part of the message: it may be personal data.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path or '<image>'}: {reason}" if path else reason)
+
+
+def _number(text: Any) -> Decimal:
+    if type(text) is not str or not _is_number(text):
+        raise ValueError("not a number")
+    return Decimal(text)
+
+
+def _binary(text: Any) -> bytes:
+    if type(text) is not str:
+        raise ValueError("binary is not base64 text")
+    return _b64decode(text, strict_mode=True)
+
+
+def _value(av: Any, depth: int = 0) -> Any:
+    # ``(tag, val), = av.items()`` raises unless the attribute value has exactly one entry.
+    ((tag, val),) = av.items()
+    if tag == "S":
+        if type(val) is str:
+            return val
+    elif tag == "N":
+        return _number(val)
+    elif tag == "M":
+        if depth < MAX_DEPTH:
+            return {k: _value(v, depth + 1) for k, v in val.items()}
+    elif tag == "BOOL":
+        if type(val) is bool:
+            return val
+    elif tag == "L":
+        if depth < MAX_DEPTH and type(val) is list:
+            return [_value(v, depth + 1) for v in val]
+    elif tag == "NULL":
+        if val is True:
+            return None
+    elif tag == "SS":
+        if type(val) is list and all(type(s) is str for s in val):
+            return set(val)
+    elif tag == "NS":
+        if type(val) is list:
+            return {_number(n) for n in val}
+    elif tag == "B":
+        return _binary(val)
+    elif tag == "BS":  # noqa: SIM102 - one shape for every branch
+        if type(val) is list:
+            return {_binary(b) for b in val}
+    raise ValueError(tag)
+
+
+def decode_value(av: Mapping[str, Any]) -> Any:
+    """Decode one attribute value (``{"S": "x"}``) to a Python value."""
+    try:
+        return _value(av)
+    except Exception as exc:
+        _diagnose(av, "")
+        raise DecodeError("", "value could not be decoded") from exc
+
+
+def decode_image(image: Mapping[str, Any]) -> dict[str, Any]:
+    """Decode one stream image (``NewImage``, ``OldImage`` or ``Keys``) to a plain ``dict``.
+
+    >>> decode_image({"id": {"S": "u1"}, "age": {"N": "42"}, "tags": {"SS": ["a"]}})
+    {'id': 'u1', 'age': Decimal('42'), 'tags': {'a'}}
+
+    Raises :class:`DecodeError` naming the attribute when the image is malformed.
+    """
+    try:
+        return {name: _value(av) for name, av in image.items()}
+    except Exception as exc:
+        if not isinstance(image, Mapping):
+            raise DecodeError("", "image is not a map of attribute values") from None
+        for name, av in image.items():
+            if type(name) is not str:
+                raise DecodeError("", "attribute name is not a string") from None
+            _diagnose(av, name)
+        raise DecodeError("", "image could not be decoded") from exc
+
+
+# --- the slow path: find and name what is broken -------------------------------------------
+
+_SIMPLE_CHECKS: dict[str, tuple[type, str]] = {
+    "S": (str, "S value is not a string"),
+    "BOOL": (bool, "BOOL value is not true or false"),
+}
+
+
+def _diagnose(av: Any, path: str, depth: int = 0) -> None:
+    """Walk ``av`` like :func:`_value` does, raising a :class:`DecodeError` at the first fault."""
+    if not isinstance(av, Mapping) or len(av) != 1:
+        raise DecodeError(path, "not an attribute value (a map with exactly one type tag)")
+    ((tag, val),) = av.items()
+    if tag in _SIMPLE_CHECKS:
+        kind, message = _SIMPLE_CHECKS[tag]
+        if type(val) is not kind:
+            raise DecodeError(path, message)
+    elif tag == "N":
+        _check(path, _number, val, "N value is not a valid number")
+    elif tag == "B":
+        _check(path, _binary, val, "B value is not valid base64")
+    elif tag == "NULL":
+        if val is not True:
+            raise DecodeError(path, "NULL value must be true")
+    elif tag in ("M", "L") and depth >= MAX_DEPTH:
+        raise DecodeError(path, f"nested deeper than {MAX_DEPTH} levels")
+    elif tag == "M":
+        if not isinstance(val, Mapping):
+            raise DecodeError(path, "M value is not a map")
+        for key, item in val.items():
+            if type(key) is not str:
+                raise DecodeError(path, "map key is not a string")
+            _diagnose(item, f"{path}.{key}" if path else key, depth + 1)
+    elif tag == "L":
+        if type(val) is not list:
+            raise DecodeError(path, "L value is not a list")
+        for i, item in enumerate(val):
+            _diagnose(item, f"{path}[{i}]", depth + 1)
+    elif tag in ("SS", "NS", "BS"):
+        if type(val) is not list:
+            raise DecodeError(path, f"{tag} value is not a list")
+        for i, item in enumerate(val):
+            if tag == "SS" and type(item) is not str:
+                raise DecodeError(f"{path}[{i}]", "SS member is not a string")
+            if tag == "NS":
+                _check(f"{path}[{i}]", _number, item, "NS member is not a valid number")
+            if tag == "BS":
+                _check(f"{path}[{i}]", _binary, item, "BS member is not valid base64")
+    else:
+        raise DecodeError(path, f"unknown type tag {str(tag)[:16]!r}")
+
+
+def _check(path: str, parse: Any, val: Any, message: str) -> None:
+    try:
+        parse(val)
+    except (ValueError, TypeError, InvalidOperation, binascii.Error):
+        raise DecodeError(path, message) from None

@@ -1,0 +1,39 @@
+"""The ports the user reactions talk through; adapters live in :mod:`chalicelib.adapters`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from chalicelib.welcome import EmailMessage
+
+__all__ = ["EmailSender", "Ledger", "NoLedger"]
+
+T = TypeVar("T")
+
+
+class EmailSender(Protocol):
+    def send(self, message: EmailMessage) -> str:
+        """Send ``message``; return the provider's message id.
+
+        Raises :class:`~chalicelib.errors.TransientError` where a retry may succeed and
+        :class:`~chalicelib.errors.PermanentEmailError` where it never will.
+        """
+        ...
+
+
+class Ledger(Protocol):
+    def once(self, key: str, action: Callable[[], str]) -> str | None:
+        """Run ``action`` unless an earlier run for ``key`` completed.
+
+        Returns what ``action`` returned, or ``None`` when it had already been done. A failing
+        ``action`` leaves ``key`` free to be tried again, and its exception propagates.
+        """
+        ...
+
+
+class NoLedger:
+    """No idempotency store: every call runs the action (at-least-once side effects)."""
+
+    def once(self, key: str, action: Callable[[], str]) -> str | None:
+        return action()

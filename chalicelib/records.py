@@ -1,0 +1,215 @@
+"""One DynamoDB stream record as a typed, read-only change.
+
+:func:`parse_record` checks the record's envelope eagerly (cheap) and leaves the images to be
+decoded on first access, once. Every fault is a :class:`~chalicelib.errors.RecordError` that
+names the record and the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+from chalicelib.decoding import DecodeError, decode_image
+from chalicelib.errors import RecordError
+
+__all__ = ["AttributeChanges", "Change", "parse_record"]
+
+EVENT_NAMES = frozenset(("INSERT", "MODIFY", "REMOVE"))
+STREAM_VIEW_TYPES = frozenset(("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"))
+_TTL_PRINCIPAL = "dynamodb.amazonaws.com"
+_UNSET: Any = object()
+
+
+class AttributeChanges(NamedTuple):
+    """Names of top-level attributes that were added, removed or changed, each sorted."""
+
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    modified: tuple[str, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted((*self.added, *self.removed, *self.modified)))
+
+
+class Change:
+    """A change to one item, as captured by the stream."""
+
+    __slots__ = (
+        "_keys",
+        "_new",
+        "_old",
+        "_raw",
+        "approximate_creation_time",
+        "event_id",
+        "event_name",
+        "event_source_arn",
+        "index",
+        "is_ttl_expiry",
+        "sequence_number",
+        "size_bytes",
+        "stream_view_type",
+        "table_name",
+    )
+
+    event_name: str
+    event_id: str
+    sequence_number: str
+    index: int
+    size_bytes: int
+    stream_view_type: str
+    event_source_arn: str
+    table_name: str
+    approximate_creation_time: datetime
+    is_ttl_expiry: bool
+
+    def __init__(self, raw: Mapping[str, Any], index: int = 0) -> None:
+        self._raw = raw
+        self.index = index
+        self._keys = self._new = self._old = _UNSET
+        self._parse_envelope()
+
+    # -- envelope -------------------------------------------------------------------------
+
+    def _fail(self, cause: str, field: str | None = None) -> RecordError:
+        raw = self._raw if isinstance(self._raw, Mapping) else {}
+        body = raw.get("dynamodb")
+        seq = body.get("SequenceNumber") if isinstance(body, Mapping) else None
+        event_id = raw.get("eventID")
+        return RecordError(
+            cause,
+            index=self.index,
+            sequence_number=seq if isinstance(seq, str) else None,
+            event_id=event_id if isinstance(event_id, str) else None,
+            field=field,
+        )
+
+    def _parse_envelope(self) -> None:
+        raw = self._raw
+        if not isinstance(raw, Mapping):
+            raise self._fail("record is not an object")
+        body = raw.get("dynamodb")
+        if not isinstance(body, Mapping):
+            raise self._fail("missing or not an object", "dynamodb")
+        seq = body.get("SequenceNumber")
+        if type(seq) is not str or not seq.isdigit():
+            raise self._fail("missing or not a sequence number", "dynamodb.SequenceNumber")
+        self.sequence_number = seq
+        event_name = raw.get("eventName")
+        if event_name not in EVENT_NAMES:
+            raise self._fail("not INSERT, MODIFY or REMOVE", "eventName")
+        self.event_name = event_name
+        event_id = raw.get("eventID")
+        if type(event_id) is not str:
+            raise self._fail("missing or not a string", "eventID")
+        self.event_id = event_id
+        source = raw.get("eventSource", "aws:dynamodb")
+        if source != "aws:dynamodb":
+            raise self._fail("not a DynamoDB stream record", "eventSource")
+        view = body.get("StreamViewType", "NEW_AND_OLD_IMAGES")
+        if view not in STREAM_VIEW_TYPES:
+            raise self._fail("unknown stream view type", "dynamodb.StreamViewType")
+        self.stream_view_type = view
+        if not isinstance(body.get("Keys"), Mapping):
+            raise self._fail("missing or not an object", "dynamodb.Keys")
+        created: Any = body.get("ApproximateCreationDateTime")
+        if type(created) not in (int, float):
+            raise self._fail("missing or not epoch seconds", "dynamodb.ApproximateCreationDateTime")
+        try:
+            self.approximate_creation_time = datetime.fromtimestamp(created, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise self._fail("out of range", "dynamodb.ApproximateCreationDateTime") from None
+        size = body.get("SizeBytes", 0)
+        if type(size) is not int or size < 0:
+            raise self._fail("not a byte count", "dynamodb.SizeBytes")
+        self.size_bytes = size
+        arn = raw.get("eventSourceARN", "")
+        if type(arn) is not str:
+            raise self._fail("not a string", "eventSourceARN")
+        self.event_source_arn = arn
+        self.table_name = _table_name(arn)
+        identity = raw.get("userIdentity")
+        self.is_ttl_expiry = (
+            event_name == "REMOVE"
+            and isinstance(identity, Mapping)
+            and identity.get("type") == "Service"
+            and identity.get("principalId") == _TTL_PRINCIPAL
+        )
+
+    # -- images, decoded on first access ------------------------------------------------------
+
+    def _image(self, name: str) -> dict[str, Any] | None:
+        image = self._raw["dynamodb"].get(name)
+        if image is None:
+            return None
+        try:
+            return decode_image(image)
+        except DecodeError as exc:
+            field = f"dynamodb.{name}" + (f".{exc.path}" if exc.path else "")
+            raise self._fail(exc.reason, field) from None
+
+    @property
+    def keys(self) -> dict[str, Any]:
+        if self._keys is _UNSET:
+            self._keys = self._image("Keys")
+        return self._keys  # type: ignore[no-any-return]
+
+    @property
+    def new_image(self) -> dict[str, Any] | None:
+        """The item after the change (``None`` for REMOVE, or when the view type omits it)."""
+        if self._new is _UNSET:
+            self._new = self._image("NewImage")
+        return self._new  # type: ignore[no-any-return]
+
+    @property
+    def old_image(self) -> dict[str, Any] | None:
+        """The item before the change (``None`` for INSERT, or when the view type omits it)."""
+        if self._old is _UNSET:
+            self._old = self._image("OldImage")
+        return self._old  # type: ignore[no-any-return]
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """The record exactly as Lambda delivered it."""
+        return self._raw
+
+    @property
+    def changed_attributes(self) -> AttributeChanges | None:
+        """What the change did to the item's attributes, or ``None`` where the stream view
+        type does not carry the images needed to tell."""
+        old, new = self.old_image, self.new_image
+        name = self.event_name
+        if name == "INSERT":
+            return None if new is None else AttributeChanges(tuple(sorted(new)), (), ())
+        if name == "REMOVE":
+            return None if old is None else AttributeChanges((), tuple(sorted(old)), ())
+        if old is None or new is None:
+            return None
+        return AttributeChanges(
+            tuple(sorted(new.keys() - old.keys())),
+            tuple(sorted(old.keys() - new.keys())),
+            tuple(sorted(k for k in new.keys() & old.keys() if new[k] != old[k])),
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Change({self.event_name} {self.table_name or '?'} seq={self.sequence_number} "
+            f"eventID={self.event_id})"
+        )
+
+
+def parse_record(raw: Mapping[str, Any], index: int = 0) -> Change:
+    """Check one record's envelope and wrap it; raises :class:`RecordError` when malformed."""
+    return Change(raw, index)
+
+
+def _table_name(arn: str) -> str:
+    # arn:aws:dynamodb:us-east-1:123456789012:table/Users/stream/2024-01-01T00:00:00.000
+    parts = arn.split(":", 5)
+    if len(parts) == 6:
+        resource = parts[5].split("/")
+        if len(resource) >= 2 and resource[0] == "table":
+            return resource[1]
+    return ""

@@ -1,0 +1,91 @@
+"""Wiring: builds the change handler from settings and adapters, and runs a batch with it.
+
+``app.py`` holds one :class:`UsersStream`. Adapters (the SES sender, the ledger) are built once
+per settings and reused across warm invocations; tests and tools pass their own through the
+constructor instead of patching anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+from chalicelib.batch import BatchResponse, process_batch
+from chalicelib.changelog import ChangeLog, make_logger
+from chalicelib.errors import RecordError
+from chalicelib.ports import EmailSender, Ledger, NoLedger
+from chalicelib.reactions import UserReactions
+from chalicelib.redaction import Redactor
+from chalicelib.settings import Settings
+
+__all__ = ["UsersStream"]
+
+
+def default_sender() -> EmailSender:
+    from chalicelib.adapters.ses import SesEmailSender
+
+    return SesEmailSender()
+
+
+def default_ledger(settings: Settings) -> Ledger:
+    if not settings.ledger_table:
+        return NoLedger()
+    from chalicelib.adapters.ledger import DynamoDBLedger
+
+    return DynamoDBLedger(settings.ledger_table)
+
+
+class UsersStream:
+    """The users-stream function: ``handle(event)`` processes one Lambda stream event."""
+
+    def __init__(
+        self,
+        *,
+        environ: Mapping[str, str] | None = None,
+        sender: EmailSender | None = None,
+        ledger: Ledger | None = None,
+        log_stream: TextIO | None = None,
+    ) -> None:
+        self._environ = environ
+        self._sender = sender
+        self._ledger = ledger
+        self._log_stream = log_stream
+        self._built: tuple[Settings, UserReactions, ChangeLog] | None = None
+
+    def settings(self) -> Settings:
+        return Settings.from_environ(os.environ if self._environ is None else self._environ)
+
+    def _build(self, settings: Settings) -> tuple[UserReactions, ChangeLog]:
+        built = self._built
+        if built is not None and built[0] == settings:
+            return built[1], built[2]
+        log = ChangeLog(
+            make_logger(settings.log_level, self._log_stream), Redactor(settings.redact)
+        )
+        sender = self._sender if self._sender is not None else default_sender()
+        ledger = self._ledger if self._ledger is not None else default_ledger(settings)
+        reactions = UserReactions(log, sender, ledger, settings.sender)
+        self._built = (settings, reactions, log)
+        return reactions, log
+
+    def handle(self, event: Any) -> BatchResponse:
+        settings = self.settings()
+        reactions, log = self._build(settings)
+
+        def failed(error: RecordError) -> None:
+            log.event(
+                logging.ERROR,
+                "record_failed",
+                sequence_number=error.sequence_number,
+                event_id=error.event_id,
+                index=error.index,
+                field=error.field,
+                cause=error.cause,
+                reported=settings.report_failures and error.sequence_number is not None,
+            )
+
+        return process_batch(
+            event, reactions, report_failures=settings.report_failures, on_failure=failed
+        )

@@ -1,0 +1,91 @@
+"""Settings from environment variables (see the README for each one)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from chalicelib.errors import ConfigurationError
+
+__all__ = ["PLACEHOLDER_STREAM_ARN", "Settings", "StreamSettings"]
+
+# Used when USERS_TABLE_STREAM_ARN is unset, so that tests, `chalice package` and tools can
+# import the app. A function deployed with it would consume nothing: set the real ARN per stage.
+PLACEHOLDER_STREAM_ARN = (
+    "arn:aws:dynamodb:us-east-1:000000000000:table/Users/stream/1970-01-01T00:00:00.000"
+)
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"", "0", "false", "no", "off"})
+STARTING_POSITIONS = ("LATEST", "TRIM_HORIZON")
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    value = env.get(name)
+    if value is None:
+        return default
+    value = value.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigurationError(f"{name} must be true or false")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name} must be between {low} and {high}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSettings:
+    """The event source settings, read once at import (Chalice registers them then)."""
+
+    stream_arn: str
+    batch_size: int
+    batching_window: int
+    starting_position: str
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> StreamSettings:
+        position = env.get("STREAM_STARTING_POSITION", "LATEST").strip().upper() or "LATEST"
+        if position not in STARTING_POSITIONS:
+            raise ConfigurationError("STREAM_STARTING_POSITION must be LATEST or TRIM_HORIZON")
+        return cls(
+            stream_arn=env.get("USERS_TABLE_STREAM_ARN", "").strip() or PLACEHOLDER_STREAM_ARN,
+            batch_size=_int(env, "STREAM_BATCH_SIZE", 100, 1, 10_000),
+            batching_window=_int(env, "STREAM_BATCHING_WINDOW_SECONDS", 0, 0, 300),
+            starting_position=position,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the handler reads on every invocation (cheap; lets tests change it per call)."""
+
+    sender: str
+    report_failures: bool
+    log_level: str
+    redact: tuple[str, ...]
+    ledger_table: str
+
+    @classmethod
+    def from_environ(cls, env: Mapping[str, str]) -> Settings:
+        redact = env.get("REDACT_ATTRIBUTES", "email,name")
+        level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigurationError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return cls(
+            sender=env.get("WELCOME_EMAIL_SENDER", "").strip(),
+            report_failures=_flag(env, "REPORT_BATCH_ITEM_FAILURES", False),
+            log_level=level,
+            redact=tuple(sorted({n.strip() for n in redact.split(",") if n.strip()})),
+            ledger_table=env.get("LEDGER_TABLE", "").strip(),
+        )

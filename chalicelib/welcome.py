@@ -1,0 +1,67 @@
+"""The welcome email: composed from a new user's item, as a pure function.
+
+User-controlled text is escaped in the HTML part and can never reach a header: a recipient
+address with a line break, or that is not a single plain address, is refused with
+:class:`~chalicelib.errors.PermanentEmailError`; line breaks in names are folded to spaces.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.errors import PermanentEmailError
+
+__all__ = ["EmailMessage", "compose_welcome", "user_email"]
+
+# One plain address: no spaces, quotes, angle brackets, commas or control characters.
+_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+MAX_NAME = 100
+
+
+@dataclass(frozen=True, slots=True)
+class EmailMessage:
+    sender: str
+    recipient: str
+    subject: str
+    text: str
+    html: str
+
+
+def user_email(item: dict[str, Any]) -> str | None:
+    """The user's address, or ``None`` when the item has no usable ``email`` attribute."""
+    value = item.get("email")
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _clean_name(item: dict[str, Any]) -> str:
+    name = item.get("name")
+    if not isinstance(name, str):
+        return ""
+    return _CONTROL.sub(" ", name).strip()[:MAX_NAME]
+
+
+def compose_welcome(item: dict[str, Any], sender: str) -> EmailMessage:
+    """The welcome email for a new user ``item`` (a decoded ``NewImage``)."""
+    recipient = user_email(item)
+    if recipient is None:
+        raise PermanentEmailError("the user has no email address")
+    if len(recipient) > 254 or not _ADDRESS.fullmatch(recipient):
+        raise PermanentEmailError("the user's email address is not a single valid address")
+    name = _clean_name(item)
+    greeting = f"Hello {name}," if name else "Hello,"
+    text = f"{greeting}\n\nWelcome to our service! Your account is ready.\n\n-- The team\n"
+    body = (
+        "<!DOCTYPE html><html><body>"
+        f"<p>{html.escape(greeting)}</p>"
+        "<p>Welcome to our service! Your account is ready.</p>"
+        "<p>&mdash; The team</p>"
+        "</body></html>"
+    )
+    subject = f"Welcome, {name}!" if name else "Welcome!"
+    return EmailMessage(sender=sender, recipient=recipient, subject=subject, text=text, html=body)

@@ -1,0 +1,1 @@
+"""Developer tools: never packaged into the Lambda (chalice ships app.py and chalicelib/)."""
