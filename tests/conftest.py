@@ -1,0 +1,24 @@
+"""Test-wide safety: no test can reach real AWS.
+
+Fake credentials and region are set before any test module imports boto3 or the app, and
+every shared AWS config file is hidden, so a developer's own profile is never used.
+"""
+
+from __future__ import annotations
+
+import os
+
+_SANDBOX = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - not a secret: moto's fake credentials
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}
+for _name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL", "USERS_TABLE_STREAM_ARN"):
+    os.environ.pop(_name, None)
+os.environ.update(_SANDBOX)
