@@ -1,0 +1,141 @@
+"""The stand-alone table stack, created through CloudFormation in the local emulator (moto).
+
+moto creates the tables and the queue but silently ignores point-in-time recovery, TTL, SSE
+and CloudWatch alarms; those properties are checked on the template itself (and by cfn-lint).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+
+from infra.cfn import load_template
+from tests.infra.conftest import ROOT
+
+pytestmark = pytest.mark.filterwarnings(
+    r"ignore:Tried to parse AWS\S+Alarm:UserWarning"  # moto creates no alarms
+)
+
+TEMPLATE = ROOT / "infra" / "users-table.yaml"
+OUTPUTS = {
+    "TableName",
+    "TableArn",
+    "StreamArn",
+    "LedgerTableName",
+    "LedgerTableArn",
+    "OnFailureQueueUrl",
+    "OnFailureQueueArn",
+}
+
+
+@pytest.fixture(scope="module")
+def stack(moto_endpoint: str) -> dict[str, str]:
+    cloudformation = boto3.client("cloudformation", endpoint_url=moto_endpoint)
+    cloudformation.create_stack(
+        StackName="users-stream-tables",
+        TemplateBody=TEMPLATE.read_text(encoding="utf-8"),
+        Parameters=[{"ParameterKey": "DeletionProtection", "ParameterValue": "false"}],
+    )
+    waiter = cloudformation.get_waiter("stack_create_complete")
+    waiter.wait(StackName="users-stream-tables", WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    described = cloudformation.describe_stacks(StackName="users-stream-tables")["Stacks"][0]
+    assert described["StackStatus"] == "CREATE_COMPLETE"
+    return {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
+
+
+def test_stack_exports_everything_the_function_and_the_deploy_script_need(stack):
+    assert set(stack) == OUTPUTS
+    assert stack["TableName"] == "Users"
+    assert stack["StreamArn"].startswith(stack["TableArn"] + "/stream/")
+
+
+def test_users_table_is_keyed_by_id_on_demand_with_a_new_and_old_image_stream(stack, moto_endpoint):
+    table = boto3.client("dynamodb", endpoint_url=moto_endpoint).describe_table(
+        TableName=stack["TableName"]
+    )["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["StreamSpecification"] == {
+        "StreamEnabled": True,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    assert table["LatestStreamArn"] == stack["StreamArn"]
+
+
+def test_stream_arn_output_reads_the_records_written_to_the_table(stack, moto_endpoint):
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint)
+    streams = boto3.client("dynamodbstreams", endpoint_url=moto_endpoint)
+    dynamodb.put_item(
+        TableName=stack["TableName"],
+        Item={"id": {"S": "u-1"}, "email": {"S": "ada@example.com"}},
+    )
+    shards = streams.describe_stream(StreamArn=stack["StreamArn"])["StreamDescription"]["Shards"]
+    records: list[dict[str, Any]] = []
+    for shard in shards:
+        iterator = streams.get_shard_iterator(
+            StreamArn=stack["StreamArn"],
+            ShardId=shard["ShardId"],
+            ShardIteratorType="TRIM_HORIZON",
+        )["ShardIterator"]
+        records += streams.get_records(ShardIterator=iterator)["Records"]
+    assert [(r["eventName"], r["dynamodb"]["Keys"]) for r in records] == [
+        ("INSERT", {"id": {"S": "u-1"}})
+    ]
+    assert records[0]["dynamodb"]["NewImage"]["email"] == {"S": "ada@example.com"}
+
+
+def test_ledger_table_matches_what_the_ledger_adapter_writes(stack, moto_endpoint):
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint)
+    ledger = dynamodb.describe_table(TableName=stack["LedgerTableName"])["Table"]
+    assert ledger["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    assert ledger["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert ledger["TableArn"] == stack["LedgerTableArn"]
+
+
+def test_on_failure_queue_keeps_messages_fourteen_days_encrypted(stack, moto_endpoint):
+    sqs = boto3.client("sqs", endpoint_url=moto_endpoint)
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=stack["OnFailureQueueUrl"], AttributeNames=["All"]
+    )["Attributes"]
+    assert attributes["QueueArn"] == stack["OnFailureQueueArn"]
+    assert attributes["MessageRetentionPeriod"] == "1209600"
+    assert attributes["SqsManagedSseEnabled"] == "true"
+
+
+def test_deletion_protection_follows_its_parameter(moto_endpoint):
+    cloudformation = boto3.client("cloudformation", endpoint_url=moto_endpoint)
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint)
+    cloudformation.create_stack(
+        StackName="protected",
+        TemplateBody=TEMPLATE.read_text(encoding="utf-8"),
+        Parameters=[{"ParameterKey": "UsersTableName", "ParameterValue": "ProtectedUsers"}],
+    )
+    table = dynamodb.describe_table(TableName="ProtectedUsers")["Table"]
+    # moto echoes the parameter's string; AWS turns it into a boolean.
+    assert str(table["DeletionProtectionEnabled"]).lower() == "true"
+
+
+@pytest.mark.parametrize("logical_id", ["UsersTable", "LedgerTable"])
+def test_tables_declare_what_moto_ignores_encryption_recovery_and_ttl(logical_id):
+    # moto accepts but does not apply these; AWS does. Guard them against accidental removal.
+    properties = load_template(TEMPLATE)["Resources"][logical_id]["Properties"]
+    assert properties["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["TimeToLiveSpecification"]["Enabled"] is True
+    assert properties["DeletionProtectionEnabled"] == {"Ref": "DeletionProtection"}
+
+
+def test_alarms_watch_iterator_age_errors_and_the_on_failure_queue():
+    resources = load_template(TEMPLATE)["Resources"]
+    alarms = {
+        (r["Properties"]["Namespace"], r["Properties"]["MetricName"])
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert alarms == {
+        ("AWS/Lambda", "IteratorAge"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+    }
