@@ -10,7 +10,12 @@ Protocol for :meth:`DynamoDBLedger.once`:
 
 An entry whose state is ``done`` makes later calls return ``None`` without running the action;
 a live claim by someone else is a :class:`~chalicelib.errors.TransientError` (retry later).
-Entries expire through the table's TTL attribute ``expires_at`` after ``retention_seconds``.
+Entries expire through the table's TTL attribute ``expires_at`` after ``retention_seconds``
+(30 days by default). DynamoDB deletes expired items only eventually (typically within days),
+so an entry past ``expires_at`` counts as gone even while it can still be read: the period is
+exact, whatever the TTL sweeper's delay.
+A key that DynamoDB cannot store as it is (longer than a partition key's 2,048 bytes, or not
+valid UTF-8) is stored as its SHA-256 digest instead.
 
 The one window for a duplicate: the action succeeded (SES accepted the email) but the process
 died, or the ledger stayed unavailable, before the done mark was written; after the lease
@@ -20,6 +25,7 @@ runs out a retry performs it again. SES has no idempotency key, so nothing can c
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
@@ -31,6 +37,22 @@ __all__ = ["DynamoDBLedger"]
 
 IN_PROGRESS = "in_progress"
 DONE = "done"
+KEY_ATTRIBUTE = "pk"  # the table's partition key (a string)
+TTL_ATTRIBUTE = "expires_at"  # the table's Time to Live attribute (epoch seconds)
+RETENTION_SECONDS = 30 * 24 * 3600
+LEASE_SECONDS = 120  # longer than the function's timeout (60 s in .chalice/config.json)
+MAX_KEY_BYTES = 2048  # DynamoDB's limit for a partition key value
+
+
+def storage_key(key: str) -> str:
+    """``key`` as the ledger stores it: itself where DynamoDB accepts it, else its digest."""
+    try:
+        if len(key.encode("utf-8")) <= MAX_KEY_BYTES:
+            return key
+    except UnicodeEncodeError:  # a lone surrogate: not storable as a DynamoDB string
+        pass
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"sha256#{digest}"
 
 
 def default_dynamodb_client() -> Any:
@@ -47,8 +69,8 @@ class DynamoDBLedger:
         table_name: str,
         *,
         client_factory: Callable[[], Any] = default_dynamodb_client,
-        lease_seconds: int = 120,
-        retention_seconds: int = 30 * 24 * 3600,
+        lease_seconds: int = LEASE_SECONDS,
+        retention_seconds: int = RETENTION_SECONDS,
         clock: Callable[[], float] = time.time,
         mark_attempts: int = 3,
         sleep: Callable[[float], None] = time.sleep,
@@ -69,6 +91,7 @@ class DynamoDBLedger:
         return self._client
 
     def once(self, key: str, action: Callable[[], str]) -> str | None:
+        key = storage_key(key)
         token = uuid.uuid4().hex
         if not self._claim(key, token):
             return None
@@ -96,16 +119,21 @@ class DynamoDBLedger:
             self._call(
                 "put_item",
                 Item={
-                    "pk": {"S": key},
+                    KEY_ATTRIBUTE: {"S": key},
                     "state": {"S": IN_PROGRESS},
                     "owner": {"S": token},
                     "lease_until": {"N": str(now + self.lease_seconds)},
-                    "expires_at": {"N": str(now + self.retention_seconds)},
+                    TTL_ATTRIBUTE: {"N": str(now + self.retention_seconds)},
                 },
                 ConditionExpression=(
-                    "attribute_not_exists(pk) OR (#state = :in_progress AND lease_until < :now)"
+                    "attribute_not_exists(#key) OR #expires < :now"
+                    " OR (#state = :in_progress AND lease_until < :now)"
                 ),
-                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeNames={
+                    "#key": KEY_ATTRIBUTE,
+                    "#state": "state",
+                    "#expires": TTL_ATTRIBUTE,
+                },
                 ExpressionAttributeValues={
                     ":in_progress": {"S": IN_PROGRESS},
                     ":now": {"N": str(now)},
@@ -116,7 +144,9 @@ class DynamoDBLedger:
                 raise
         else:
             return True
-        entry = self._call("get_item", Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
+        entry = self._call("get_item", Key={KEY_ATTRIBUTE: {"S": key}}, ConsistentRead=True).get(
+            "Item"
+        )
         if entry is None:  # released between our put and get: let the retry claim it
             raise TransientError("ledger entry changed while claiming; retry")
         if entry.get("state", {}).get("S") == DONE:
@@ -129,7 +159,7 @@ class DynamoDBLedger:
         with contextlib.suppress(Exception):
             self._call(
                 "delete_item",
-                Key={"pk": {"S": key}},
+                Key={KEY_ATTRIBUTE: {"S": key}},
                 ConditionExpression="#owner = :token",
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues={":token": {"S": token}},
@@ -140,7 +170,7 @@ class DynamoDBLedger:
             try:
                 self._call(
                     "update_item",
-                    Key={"pk": {"S": key}},
+                    Key={KEY_ATTRIBUTE: {"S": key}},
                     UpdateExpression="SET #state = :done, #result = :result REMOVE lease_until",
                     ConditionExpression="#owner = :token",
                     ExpressionAttributeNames={
