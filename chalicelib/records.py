@@ -81,7 +81,7 @@ class Change:
         return RecordError(
             cause,
             index=self.index,
-            sequence_number=seq if isinstance(seq, str) else None,
+            sequence_number=seq if _is_sequence_number(seq) else None,
             event_id=event_id if isinstance(event_id, str) else None,
             field=field,
         )
@@ -94,7 +94,7 @@ class Change:
         if not isinstance(body, Mapping):
             raise self._fail("missing or not an object", "dynamodb")
         seq = body.get("SequenceNumber")
-        if type(seq) is not str or not seq.isdigit():
+        if not _is_sequence_number(seq):
             raise self._fail("missing or not a sequence number", "dynamodb.SequenceNumber")
         self.sequence_number = seq
         event_name = raw.get("eventName")
@@ -203,6 +203,12 @@ class Change:
 def parse_record(raw: Mapping[str, Any], index: int = 0) -> Change:
     """Check one record's envelope and wrap it; raises :class:`RecordError` when malformed."""
     return Change(raw, index)
+
+
+def _is_sequence_number(seq: Any) -> bool:
+    # ASCII digits only: str.isdigit() alone also takes "²" and "١٢", which Lambda would not
+    # recognise as an itemIdentifier.
+    return type(seq) is str and seq.isascii() and seq.isdigit()
 
 
 def _table_name(arn: str) -> str:
