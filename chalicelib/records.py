@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 from chalicelib.decoding import DecodeError, decode_image
 from chalicelib.errors import RecordError
@@ -205,7 +205,7 @@ def parse_record(raw: Mapping[str, Any], index: int = 0) -> Change:
     return Change(raw, index)
 
 
-def _is_sequence_number(seq: Any) -> bool:
+def _is_sequence_number(seq: object) -> TypeGuard[str]:
     # ASCII digits only: str.isdigit() alone also takes "²" and "١٢", which Lambda would not
     # recognise as an itemIdentifier.
     return type(seq) is str and seq.isascii() and seq.isdigit()
