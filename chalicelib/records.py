@@ -190,7 +190,7 @@ class Change:
         return AttributeChanges(
             tuple(sorted(new.keys() - old.keys())),
             tuple(sorted(old.keys() - new.keys())),
-            tuple(sorted(k for k in new.keys() & old.keys() if new[k] != old[k])),
+            tuple(sorted(k for k in new.keys() & old.keys() if not _same(new[k], old[k]))),
         )
 
     def __repr__(self) -> str:
@@ -203,6 +203,18 @@ class Change:
 def parse_record(raw: Mapping[str, Any], index: int = 0) -> Change:
     """Check one record's envelope and wrap it; raises :class:`RecordError` when malformed."""
     return Change(raw, index)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as DynamoDB values: ``==``, except that a type change is a change (Python has
+    ``True == Decimal(1)``). Sets hold one kind of member, so ``==`` is right for them."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    if type(a) is list:
+        return len(a) == len(b) and all(map(_same, a, b))
+    return bool(a == b)
 
 
 def _is_sequence_number(seq: object) -> TypeGuard[str]:
