@@ -53,7 +53,12 @@ def process_batch(
     on_failure: FailureListener | None = None,
 ) -> BatchResponse:
     """Run ``handle`` on each record of ``event`` in order; see the module docstring."""
-    records = records_of(event)
+    try:
+        records = records_of(event)
+    except RecordError as not_a_stream:  # fails like a record with no sequence number
+        if on_failure is not None:
+            on_failure(not_a_stream)
+        raise BatchFailedError(not_a_stream, handled=0) from not_a_stream
     for index, raw in enumerate(records):
         change: Change | None = None
         try:
