@@ -14,7 +14,9 @@ from typing import Any
 __all__ = ["REDACTED", "Redactor", "scrub_text"]
 
 REDACTED = "***"
-_EMAIL = re.compile(r"[^\s\"'<>(),;:@\\]+@[^\s\"'<>(),;:@\\]+")
+# The local part may be empty or quoted ("a b"@x.org): whatever precedes the @, the address
+# is gone once the @ and its domain are masked. An apostrophe is a valid local-part character.
+_EMAIL = re.compile(r"[^\s\"<>(),;:@\\]*@[^\s\"'<>(),;:@\\]+")
 
 
 def scrub_text(text: str) -> str:
