@@ -98,7 +98,7 @@ class Change:
             raise self._fail("missing or not a sequence number", "dynamodb.SequenceNumber")
         self.sequence_number = seq
         event_name = raw.get("eventName")
-        if event_name not in EVENT_NAMES:
+        if type(event_name) is not str or event_name not in EVENT_NAMES:  # a list is unhashable
             raise self._fail("not INSERT, MODIFY or REMOVE", "eventName")
         self.event_name = event_name
         event_id = raw.get("eventID")
@@ -109,7 +109,7 @@ class Change:
         if source != "aws:dynamodb":
             raise self._fail("not a DynamoDB stream record", "eventSource")
         view = body.get("StreamViewType", "NEW_AND_OLD_IMAGES")
-        if view not in STREAM_VIEW_TYPES:
+        if type(view) is not str or view not in STREAM_VIEW_TYPES:
             raise self._fail("unknown stream view type", "dynamodb.StreamViewType")
         self.stream_view_type = view
         if not isinstance(body.get("Keys"), Mapping):
