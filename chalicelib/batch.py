@@ -67,12 +67,13 @@ def process_batch(
         except RecordError as exc:
             error = exc
         except Exception as exc:  # the handler's own failure: wrap it, keep the cause chained
-            assert change is not None  # Change() raises only RecordError
+            # Change() raises only RecordError; were it ever not to, the record has no sequence
+            # number to report and the whole batch fails, still with the documented error.
             error = RecordError(
                 f"{type(exc).__name__}: {exc}",
                 index=index,
-                sequence_number=change.sequence_number,
-                event_id=change.event_id,
+                sequence_number=None if change is None else change.sequence_number,
+                event_id=None if change is None else change.event_id,
             )
             error.__cause__ = exc
         else:
