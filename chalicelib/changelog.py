@@ -36,21 +36,34 @@ _dumps = json.JSONEncoder(
 ).encode
 
 
+class _StdoutHandler(logging.StreamHandler[TextIO]):
+    """Writes to ``sys.stdout`` as it is when each line is written (tools and tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
+
+
 def make_logger(level: str = "INFO", stream: TextIO | None = None) -> logging.Logger:
-    """The app's logger: bare JSON lines (no prefix), so log tools can parse every line."""
-    logger = logging.getLogger(LOGGER_NAME)
-    logger.setLevel(level.upper() if level else "INFO")
-    logger.propagate = False
-    target = stream if stream is not None else sys.stdout
-    for handler in logger.handlers:
-        if getattr(handler, "stream", None) is target:
-            break
+    """The app's logger: bare JSON lines (no prefix), so log tools can parse every line.
+
+    Without ``stream``: the shared ``users_stream`` logger, writing to standard output. With a
+    ``stream``: a logger of its own, so that an injected stream never takes over the shared
+    logger's output, nor another instance's.
+    """
+    handlers: list[logging.Handler] = []
+    if stream is None:
+        logger = logging.getLogger(LOGGER_NAME)
+        if not any(isinstance(h, _StdoutHandler) for h in logger.handlers):
+            handlers.append(_StdoutHandler())
     else:
-        for handler in list(logger.handlers):
-            logger.removeHandler(handler)
-        handler = logging.StreamHandler(target)
+        logger = logging.Logger(LOGGER_NAME)  # not registered: private to its caller
+        handlers.append(logging.StreamHandler(stream))
+    for handler in handlers:
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
+    logger.setLevel(level.upper() if level else "INFO")
+    logger.propagate = False
     return logger
 
 
