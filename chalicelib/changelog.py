@@ -31,9 +31,17 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-_dumps = json.JSONEncoder(
+_encode = json.JSONEncoder(
     default=json_default, separators=(",", ":"), ensure_ascii=False, sort_keys=False
 ).encode
+# JSON leaves these raw, but many log tools split lines on them: a user's text must not be able
+# to start a new log line. (Control characters below U+0020 are escaped by JSON already.)
+_LINE_BREAKS = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def _dumps(entry: dict[str, Any]) -> str:
+    text = _encode(entry)
+    return text if text.isascii() else text.translate(_LINE_BREAKS)
 
 
 class _StdoutHandler(logging.StreamHandler[TextIO]):
