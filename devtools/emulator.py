@@ -1,0 +1,379 @@
+"""The embedded AWS emulator: moto's server in this process, on 127.0.0.1 only.
+
+>>> with Emulator() as emulator:                                # doctest: +SKIP
+...     stack = emulator.create_stack()                         # infra/users-table.yaml
+...     emulator.verify_sender("welcome@example.com")
+...     env = emulator.function_environment(stack, "welcome@example.com")
+
+:meth:`Emulator.create_stack` creates ``infra/users-table.yaml`` through the emulator's
+CloudFormation API, as ``aws cloudformation deploy`` would, and reports the resources moto's
+CloudFormation does not implement (the CloudWatch alarms). Two moto gaps are filled here, each
+in one marked place: moto's CloudFormation ignores ``TimeToLiveSpecification`` (enabled again
+through ``UpdateTimeToLive``), and moto never deletes expired items (:class:`TtlSweeper` does
+it, and marks the stream records it causes as Time to Live deletions, like DynamoDB).
+
+moto keeps its state per process, not per server: two emulators in one process share tables,
+queues and sent emails. Tests give every resource a unique name for that reason.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "DEFAULT_PORT",
+    "FAKE_CREDENTIALS",
+    "TEMPLATE",
+    "Emulator",
+    "EmulatorError",
+    "SentEmail",
+    "Stack",
+    "TtlSweeper",
+]
+
+DEFAULT_PORT = 8000
+TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "users-table.yaml"
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+TTL_PRINCIPAL = {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}
+
+
+class EmulatorError(RuntimeError):
+    """The emulator could not start, or a stack could not be created in it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stack:
+    """A stack created in the emulator: its outputs, and what moto could not create."""
+
+    name: str
+    outputs: Mapping[str, str]
+    parameters: Mapping[str, str]
+    skipped: Sequence[tuple[str, str]]  # (logical id, resource type) moto does not implement
+
+    @property
+    def table_name(self) -> str:
+        return self.outputs["TableName"]
+
+    @property
+    def stream_arn(self) -> str:
+        return self.outputs["StreamArn"]
+
+    @property
+    def ledger_table(self) -> str:
+        return self.outputs["LedgerTableName"]
+
+    @property
+    def queue_url(self) -> str:
+        return self.outputs["OnFailureQueueUrl"]
+
+    @property
+    def queue_arn(self) -> str:
+        return self.outputs["OnFailureQueueArn"]
+
+
+@dataclass(frozen=True, slots=True)
+class SentEmail:
+    """An email the emulator's SES accepted."""
+
+    message_id: str
+    source: str
+    to: tuple[str, ...]
+    subject: str
+    body: str
+
+
+def _server_class() -> Any:
+    from moto.server import ThreadedMotoServer
+
+    class Server(ThreadedMotoServer):
+        """moto's threaded server, but a failed bind raises instead of hanging ``start``."""
+
+        error: BaseException | None = None
+
+        def _server_entry(self) -> None:
+            try:
+                super()._server_entry()
+            except BaseException as exc:
+                self.error = exc
+                self._server_ready_event.set()
+
+    return Server
+
+
+class Emulator:
+    """moto's server on ``host``:``port`` (``port=0`` picks a free one), in this process."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, region: str = "us-east-1") -> None:
+        if not ipaddress.ip_address(host).is_loopback:
+            raise EmulatorError(f"the emulator binds a loopback address only, not {host}")
+        self.host = host
+        self.port = port
+        self.region = region
+        self._server: Any = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> Emulator:
+        # moto's request handler logs every request through werkzeug's logger: keep errors only.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        server = _server_class()(ip_address=self.host, port=self.port, verbose=False)
+        server.start()
+        if server.error is not None:
+            raise EmulatorError(
+                f"cannot listen on {self.host}:{self.port}: {server.error}"
+            ) from server.error
+        self._server = server
+        self.port = int(server.get_host_and_port()[1])
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.stop()
+        inner = getattr(server, "_server", None)
+        if inner is not None:
+            inner.server_close()  # release the port now, not when garbage collected
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def endpoint_url(self) -> str:
+        if self._server is None:
+            raise EmulatorError("the emulator is not running")
+        return f"http://{self.host}:{self.port}"
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` on this emulator, with fake credentials."""
+        import boto3
+
+        session: Any = boto3.session.Session()
+        return session.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+        )
+
+    # -- the stack --------------------------------------------------------------------------
+
+    def create_stack(
+        self,
+        name: str = "users-stream-local",
+        *,
+        template: Path = TEMPLATE,
+        parameters: Mapping[str, str] | None = None,
+        timeout: float = 60.0,
+    ) -> Stack:
+        """Create ``template`` as stack ``name`` through CloudFormation; wait for completion."""
+        cloudformation = self.client("cloudformation")
+        body = template.read_text(encoding="utf-8")
+        given = {"DeletionProtection": "false", **(parameters or {})}
+        cloudformation.create_stack(
+            StackName=name,
+            TemplateBody=body,
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()],
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+            status = described["StackStatus"]
+            if status == "CREATE_COMPLETE":
+                break
+            if not status.endswith("IN_PROGRESS") or time.monotonic() > deadline:
+                reason = described.get("StackStatusReason", "")
+                raise EmulatorError(f"stack {name} ended in {status}: {reason}")
+            time.sleep(0.2)
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
+        values = {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])}
+        resources = _template_resources(body)
+        created = {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
+        }
+        skipped = [(lid, r["Type"]) for lid, r in resources.items() if lid not in created]
+        self._apply_time_to_live(resources, created, values)
+        return Stack(name, outputs, values, skipped)
+
+    def _apply_time_to_live(
+        self,
+        resources: Mapping[str, Any],
+        created: Mapping[str, str],
+        parameters: Mapping[str, str],
+    ) -> None:
+        """moto workaround: its CloudFormation ignores ``TimeToLiveSpecification``."""
+        dynamodb = self.client("dynamodb")
+        for logical_id, resource in resources.items():
+            spec = resource.get("Properties", {}).get("TimeToLiveSpecification")
+            if resource.get("Type") != "AWS::DynamoDB::Table" or not spec:
+                continue
+            if str(spec.get("Enabled")).lower() != "true" or logical_id not in created:
+                continue
+            attribute = spec.get("AttributeName")
+            if isinstance(attribute, Mapping) and "Ref" in attribute:
+                attribute = parameters.get(attribute["Ref"])
+            if not isinstance(attribute, str):
+                continue
+            table = created[logical_id]
+            status = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
+            if status.get("TimeToLiveStatus") != "ENABLED":
+                dynamodb.update_time_to_live(
+                    TableName=table,
+                    TimeToLiveSpecification={"AttributeName": attribute, "Enabled": True},
+                )
+
+    # -- SES --------------------------------------------------------------------------------
+
+    def verify_sender(self, address: str) -> None:
+        """Verify ``address`` in the emulator's SES, so that it may send email."""
+        self.client("ses").verify_email_identity(EmailAddress=address)
+
+    def sent_emails(self) -> list[SentEmail]:
+        """Every email the emulator's SES accepted in this process, oldest first.
+
+        Read from moto's SES backend, the inspection point moto documents for sent messages
+        (SES itself has no API that returns sent mail).
+        """
+        from moto.core.models import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        backend = ses_backends[DEFAULT_ACCOUNT_ID][self.region]
+        emails = []
+        for message in list(backend.sent_messages):
+            destinations = getattr(message, "destinations", {}) or {}
+            to = tuple(address for group in destinations.values() for address in group)
+            emails.append(
+                SentEmail(
+                    message_id=str(message.id),
+                    source=str(getattr(message, "source", "")),
+                    to=to,
+                    subject=str(getattr(message, "subject", "")),
+                    body=str(getattr(message, "body", "")),
+                )
+            )
+        return emails
+
+    def function_environment(self, stack: Stack, sender: str) -> dict[str, str]:
+        """The environment the function runs with against this emulator and ``stack``."""
+        return {
+            "USERS_TABLE_STREAM_ARN": stack.stream_arn,
+            "WELCOME_EMAIL_SENDER": sender,
+            "LEDGER_TABLE": stack.ledger_table,
+            "REPORT_BATCH_ITEM_FAILURES": "true",
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            **FAKE_CREDENTIALS,
+        }
+
+
+def _template_resources(body: str) -> dict[str, Any]:
+    from infra.cfn import loads_template
+
+    resources = loads_template(body).get("Resources", {})
+    return dict(resources) if isinstance(resources, Mapping) else {}
+
+
+class TtlSweeper:
+    """Stands in for DynamoDB's Time to Live, which moto does not run.
+
+    :meth:`sweep` deletes the items whose TTL attribute (read from ``DescribeTimeToLive``) is
+    an epoch-seconds number in the past, each with a conditional delete, as DynamoDB does in
+    the background. DynamoDB marks such deletions in the stream with the service principal
+    ``dynamodb.amazonaws.com``; moto cannot, so :meth:`mark` (a poller ``transform_record``)
+    adds that ``userIdentity`` to the REMOVE records of exactly the items swept here.
+    """
+
+    def __init__(self, dynamodb: Any, table: str) -> None:
+        self.dynamodb = dynamodb
+        self.table = table
+        self._swept: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def attribute(self) -> str | None:
+        described = self.dynamodb.describe_time_to_live(TableName=self.table)
+        ttl = described["TimeToLiveDescription"]
+        return ttl.get("AttributeName") if ttl.get("TimeToLiveStatus") == "ENABLED" else None
+
+    def sweep(self, now: float | None = None) -> list[dict[str, Any]]:
+        """Delete every expired item; return the keys deleted."""
+        attribute = self.attribute()
+        if attribute is None:
+            return []
+        moment = {"N": str(int(time.time() if now is None else now))}
+        keys = [
+            entry["AttributeName"]
+            for entry in self.dynamodb.describe_table(TableName=self.table)["Table"]["KeySchema"]
+        ]
+        deleted = []
+        paginator = self.dynamodb.get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self.table,
+            FilterExpression="#ttl < :now",
+            ExpressionAttributeNames={"#ttl": attribute},
+            ExpressionAttributeValues={":now": moment},
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                key = {name: item[name] for name in keys}
+                try:
+                    self.dynamodb.delete_item(
+                        TableName=self.table,
+                        Key=key,
+                        ConditionExpression="#ttl < :now",
+                        ExpressionAttributeNames={"#ttl": attribute},
+                        ExpressionAttributeValues={":now": moment},
+                    )
+                except self.dynamodb.exceptions.ConditionalCheckFailedException:
+                    continue  # renewed since the scan: not expired any more
+                with self._lock:
+                    marker = _key_marker(key)
+                    self._swept[marker] = self._swept.get(marker, 0) + 1
+                deleted.append(key)
+        return deleted
+
+    def mark(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Add the Time to Live ``userIdentity`` to the REMOVE record of a swept item."""
+        if record.get("eventName") != "REMOVE":
+            return record
+        marker = _key_marker(record.get("dynamodb", {}).get("Keys", {}))
+        with self._lock:
+            count = self._swept.get(marker, 0)
+            if not count:
+                return record
+            if count == 1:
+                del self._swept[marker]
+            else:
+                self._swept[marker] = count - 1
+        return {**record, "userIdentity": dict(TTL_PRINCIPAL)}
+
+
+def _key_marker(key: Mapping[str, Any]) -> str:
+    return json.dumps(key, sort_keys=True, default=str)

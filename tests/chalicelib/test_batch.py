@@ -1,0 +1,226 @@
+"""process_batch: in order, stop at the first failing record, report exactly that record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chalicelib.batch import process_batch
+from chalicelib.errors import BatchFailedError, RecordError, TransientError
+from chalicelib.records import Change
+from devtools.stream_events import FakeStream
+from tests.chalicelib.strategies import PROPERTY
+
+
+class Handler:
+    """Records the sequence numbers it handled; fails on the ones it is told to."""
+
+    def __init__(self, fail_on: str | None = None, error: Exception | None = None) -> None:
+        self.handled: list[str] = []
+        self.fail_on = fail_on
+        self.error = error or TransientError("SES error Throttling (HTTP 400)")
+
+    def __call__(self, change: Change) -> None:
+        if change.sequence_number == self.fail_on:
+            raise self.error
+        _ = change.new_image, change.old_image  # a real handler reads the images
+        self.handled.append(change.sequence_number)
+
+
+def batch(size: int) -> dict[str, Any]:
+    stream = FakeStream()
+    return stream.event(stream.insert({"id": f"u{i}", "n": i}) for i in range(size))
+
+
+def seqs(event: dict[str, Any]) -> list[str]:
+    return [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
+
+
+@pytest.mark.parametrize("report", [True, False])
+def test_a_clean_batch_handles_every_record_in_order(report: bool) -> None:
+    event = batch(5)
+    handler = Handler()
+
+    response = process_batch(event, handler, report_failures=report)
+
+    assert response == {"batchItemFailures": []}
+    assert handler.handled == seqs(event)
+
+
+@pytest.mark.parametrize("report", [True, False])
+def test_an_empty_batch_is_clean(report: bool) -> None:
+    assert process_batch({"Records": []}, Handler(), report_failures=report) == {
+        "batchItemFailures": []
+    }
+
+
+def test_reporting_names_exactly_the_first_failing_record() -> None:
+    event = batch(5)
+    handler = Handler(fail_on=seqs(event)[2])
+
+    response = process_batch(event, handler, report_failures=True)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": seqs(event)[2]}]}
+    assert handler.handled == seqs(event)[:2]
+
+
+def test_without_reporting_the_error_names_the_record_and_the_cause() -> None:
+    event = batch(5)
+    failing = event["Records"][3]
+    cause = TransientError("SES error Throttling (HTTP 400)")
+    handler = Handler(fail_on=failing["dynamodb"]["SequenceNumber"], error=cause)
+
+    with pytest.raises(BatchFailedError) as caught:
+        process_batch(event, handler, report_failures=False)
+
+    error = caught.value
+    assert handler.handled == seqs(event)[:3]
+    assert error.handled == 3
+    assert error.error.index == 3
+    assert error.error.sequence_number == failing["dynamodb"]["SequenceNumber"]
+    assert error.error.event_id == failing["eventID"]
+    assert error.error.__cause__ is cause
+    message = str(error)
+    assert failing["dynamodb"]["SequenceNumber"] in message
+    assert failing["eventID"] in message
+    assert "TransientError: SES error Throttling" in message
+
+
+@pytest.mark.parametrize("report", [True, False])
+def test_a_record_without_a_readable_sequence_number_always_raises(report: bool) -> None:
+    event = batch(4)
+    in_order = seqs(event)
+    del event["Records"][1]["dynamodb"]["SequenceNumber"]
+    handler = Handler()
+
+    with pytest.raises(BatchFailedError) as caught:
+        process_batch(event, handler, report_failures=report)
+
+    assert handler.handled == in_order[:1]
+    assert caught.value.error.field == "dynamodb.SequenceNumber"
+    assert caught.value.error.index == 1
+    assert caught.value.error.event_id == event["Records"][1]["eventID"]
+
+
+@pytest.mark.parametrize("report", [True, False])
+def test_a_record_without_a_body_always_raises(report: bool) -> None:
+    event = batch(3)
+    del event["Records"][2]["dynamodb"]
+    handler = Handler()
+
+    with pytest.raises(BatchFailedError) as caught:
+        process_batch(event, handler, report_failures=report)
+
+    assert caught.value.error.field == "dynamodb"
+    assert len(handler.handled) == 2
+
+
+def test_a_malformed_record_with_a_sequence_number_is_reported() -> None:
+    event = batch(3)
+    event["Records"][1]["eventName"] = "UPSERT"
+    handler = Handler()
+
+    response = process_batch(event, handler, report_failures=True)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": seqs(event)[1]}]}
+    assert handler.handled == seqs(event)[:1]
+
+
+def test_a_bad_image_fails_its_record_when_the_handler_reads_it() -> None:
+    event = batch(3)
+    event["Records"][1]["dynamodb"]["NewImage"]["n"] = {"N": "ten"}
+    handler = Handler()
+
+    with pytest.raises(BatchFailedError) as caught:
+        process_batch(event, handler, report_failures=False)
+
+    assert caught.value.error.field == "dynamodb.NewImage.n"
+    assert "field dynamodb.NewImage.n" in str(caught.value)
+    assert handler.handled == seqs(event)[:1]
+
+
+@pytest.mark.parametrize(
+    "event",
+    [None, {}, {"Records": None}, {"Records": {"0": {}}}, [], "Records", {"records": []}],
+    ids=["none", "empty", "null-records", "map-records", "list", "text", "lowercase"],
+)
+@pytest.mark.parametrize("report", [True, False])
+def test_something_that_is_not_a_stream_event_raises(event: Any, report: bool) -> None:
+    failures: list[RecordError] = []
+
+    with pytest.raises(BatchFailedError) as caught:
+        process_batch(event, Handler(), report_failures=report, on_failure=failures.append)
+
+    assert caught.value.error.field == "Records"
+    assert caught.value.handled == 0
+    assert failures == [caught.value.error]
+
+
+def test_on_failure_hears_of_the_failing_record_only() -> None:
+    event = batch(4)
+    failures: list[RecordError] = []
+
+    process_batch(event, Handler(), report_failures=True, on_failure=failures.append)
+    assert failures == []
+
+    process_batch(
+        event, Handler(fail_on=seqs(event)[0]), report_failures=True, on_failure=failures.append
+    )
+    assert [f.sequence_number for f in failures] == [seqs(event)[0]]
+
+
+# --- the property: handled == the prefix before the failing record ---------------------------
+
+FAULTS = ["handler", "no_body", "no_sequence", "bad_sequence", "event_name", "bad_image"]
+READABLE = {"handler", "event_name", "bad_image"}
+
+
+@PROPERTY
+@given(
+    size=st.integers(1, 12),
+    data=st.data(),
+    fault=st.sampled_from(FAULTS),
+    report=st.booleans(),
+)
+def test_handled_records_are_exactly_the_prefix_before_the_failure(
+    size: int, data: st.DataObject, fault: str, report: bool
+) -> None:
+    event = batch(size)
+    in_order = seqs(event)
+    position = data.draw(st.integers(0, size - 1), label="failing position")
+    record = event["Records"][position]
+    sequence_number, event_id = record["dynamodb"]["SequenceNumber"], record["eventID"]
+    handler = Handler()
+    if fault == "handler":
+        handler.fail_on = sequence_number
+    elif fault == "no_body":
+        del record["dynamodb"]
+    elif fault == "no_sequence":
+        del record["dynamodb"]["SequenceNumber"]
+    elif fault == "bad_sequence":
+        record["dynamodb"]["SequenceNumber"] = "not-a-number"
+    elif fault == "event_name":
+        record["eventName"] = "TRUNCATE"
+    else:
+        record["dynamodb"]["NewImage"]["n"] = {"B": "***"}
+
+    if report and fault in READABLE:
+        response = process_batch(event, handler, report_failures=True)
+        assert response == {"batchItemFailures": [{"itemIdentifier": sequence_number}]}
+    else:
+        with pytest.raises(BatchFailedError) as caught:
+            process_batch(event, handler, report_failures=report)
+        assert caught.value.handled == position
+        assert caught.value.error.index == position
+        assert caught.value.error.event_id == event_id
+        assert event_id in str(caught.value)
+        if fault in READABLE:
+            assert caught.value.error.sequence_number == sequence_number
+            assert sequence_number in str(caught.value)
+        else:
+            assert caught.value.error.sequence_number is None
+
+    assert handler.handled == in_order[:position]
