@@ -26,6 +26,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -221,14 +222,34 @@ def _show_emails(console: Console, emails: Sequence[SentEmail]) -> None:
         )
 
 
-def run_demo(
-    emulator: Emulator,
-    stack: Stack,
-    poller: Poller,
-    console: Console,
-    sweeper: TtlSweeper,
-    stop: threading.Event,
-) -> int:
+@dataclass(frozen=True)
+class Pipeline:
+    """Everything a running demo holds."""
+
+    emulator: Emulator
+    stack: Stack
+    poller: Poller
+    console: Console
+    sweeper: TtlSweeper
+    stop: threading.Event
+
+
+def astuple_shallow(
+    pipeline: Pipeline,
+) -> tuple[Emulator, Stack, Poller, Console, TtlSweeper, threading.Event]:
+    return (
+        pipeline.emulator,
+        pipeline.stack,
+        pipeline.poller,
+        pipeline.console,
+        pipeline.sweeper,
+        pipeline.stop,
+    )
+
+
+def run_demo(pipeline: Pipeline) -> int:
+    """Write the sample users, check what the handler did; 0 if all is as it should be."""
+    emulator, stack, poller, console, sweeper, stop = astuple_shallow(pipeline)
     dynamodb = emulator.client("dynamodb")
     attribute = sweeper.attribute() or "expires_at"
     already = {e.message_id for e in emulator.sent_emails()}
@@ -261,14 +282,9 @@ def run_demo(
     return 1 if problems else 0
 
 
-def serve(
-    emulator: Emulator,
-    stack: Stack,
-    poller: Poller,
-    console: Console,
-    sweeper: TtlSweeper,
-    stop: threading.Event,
-) -> int:
+def serve(pipeline: Pipeline) -> int:
+    """Keep the pipeline running until Ctrl-C, showing emails as SES accepts them."""
+    emulator, stack, poller, console, sweeper, stop = astuple_shallow(pipeline)
     url = emulator.endpoint_url
     item = '{"id":{"S":"u1"},"email":{"S":"someone@example.com"},"name":{"S":"Someone"}}'
     console.say(
@@ -382,9 +398,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             checkpoint_file=args.checkpoint_file,
             sweeper=sweeper,
         )
-        if args.serve:
-            return serve(emulator, stack, poller, console, sweeper, stop)
-        return run_demo(emulator, stack, poller, console, sweeper, stop)
+        pipeline = Pipeline(emulator, stack, poller, console, sweeper, stop)
+        return serve(pipeline) if args.serve else run_demo(pipeline)
     except KeyboardInterrupt:
         return 130
     finally:
