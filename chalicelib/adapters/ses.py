@@ -31,6 +31,10 @@ def classify_ses_error(exc: Exception) -> Exception:
     if isinstance(response, dict):
         code = str(response.get("Error", {}).get("Code", ""))
         status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        # SES answers an unverified sender (or, in the sandbox, recipient) with MessageRejected
+        # too: that is configuration, so it fails the record like the other configuration errors.
+        if "not verified" in str(response.get("Error", {}).get("Message", "")).lower():
+            return TransientError(f"SES error {code} (HTTP {status}): an identity is not verified")
         if code in PERMANENT_CODES:
             return PermanentEmailError(f"SES rejected the message ({code})")
         return TransientError(f"SES error {code or 'unknown'} (HTTP {status})")
