@@ -18,7 +18,7 @@ __all__ = ["EmailMessage", "compose_welcome", "user_email"]
 
 # One plain address: no spaces, quotes, angle brackets, commas or control characters.
 _ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")  # C0, DEL, C1 (NEL), LS, PS
 MAX_NAME = 100
 
 
