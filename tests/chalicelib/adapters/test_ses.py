@@ -1,0 +1,181 @@
+"""SesEmailSender: what SES receives, the lazy client, and which errors fail a record."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
+from botocore.stub import Stubber
+
+from chalicelib.adapters.ses import SesEmailSender, classify_ses_error
+from chalicelib.errors import PermanentEmailError, TransientError
+from chalicelib.welcome import compose_welcome
+from tests.chalicelib.conftest import SENDER, SesOutbox
+
+MESSAGE = compose_welcome({"id": "u1", "email": "ada@example.com", "name": "Ada"}, SENDER)
+
+
+def test_what_ses_receives(ses: SesOutbox) -> None:
+    message_id = SesEmailSender(client_factory=lambda: ses.client).send(MESSAGE)
+
+    (sent,) = ses.sent()
+    assert sent.id == message_id
+    assert sent.source == SENDER
+    assert sent.destinations == {"ToAddresses": ["ada@example.com"]}
+    assert sent.subject == "Welcome, Ada!"
+    assert sent.body == MESSAGE.html
+    (request,) = ses.wire
+    assert request["Message.Body.Text.Data"] == MESSAGE.text
+    assert request["Message.Body.Html.Data"] == MESSAGE.html
+    assert request["Message.Body.Text.Charset"] == "UTF-8"
+    assert request["Message.Subject.Charset"] == "UTF-8"
+    assert "Destination.CcAddresses.member.1" not in request
+
+
+def test_unicode_arrives_intact(ses: SesOutbox) -> None:
+    message = compose_welcome({"email": "zoe@example.com", "name": "Zoë 李"}, SENDER)
+
+    SesEmailSender(client_factory=lambda: ses.client).send(message)
+
+    assert ses.sent()[0].subject == "Welcome, Zoë 李!"
+    assert "Hello Zoë 李," in ses.wire[0]["Message.Body.Text.Data"]
+
+
+def test_the_client_is_made_on_first_send_and_reused(ses: SesOutbox) -> None:
+    made: list[Any] = []
+
+    def factory() -> Any:
+        made.append(ses.new_client())
+        return made[-1]
+
+    sender = SesEmailSender(client_factory=factory)
+    assert made == []
+
+    sender.send(MESSAGE)
+    sender.send(MESSAGE)
+
+    assert len(made) == 1
+    assert len(ses.sent()) == 2
+
+
+def test_the_default_client_is_a_real_ses_client(ses: SesOutbox) -> None:
+    SesEmailSender().send(MESSAGE)
+
+    assert [m.destinations for m in ses.sent()] == [{"ToAddresses": ["ada@example.com"]}]
+
+
+def test_an_unverified_sender_fails_the_record_rather_than_dropping_the_email(
+    ses: SesOutbox,
+) -> None:
+    unverified = compose_welcome({"email": "ada@example.com"}, "nobody@example.net")
+
+    with pytest.raises(TransientError) as caught:
+        SesEmailSender(client_factory=lambda: ses.client).send(unverified)
+
+    assert ses.sent() == []
+    assert "MessageRejected" in str(caught.value)
+    assert "nobody@example.net" not in str(caught.value)
+
+
+# --- errors SES answers with, through botocore's Stubber on a real client --------------------
+
+
+@pytest.fixture
+def stubbed() -> Iterator[tuple[Stubber, SesEmailSender]]:
+    client = boto3.client("ses", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        yield stubber, SesEmailSender(client_factory=lambda: client)
+        stubber.assert_no_pending_responses()
+
+
+TRANSIENT = [
+    ("Throttling", 400, "Maximum sending rate exceeded."),
+    ("ServiceUnavailable", 503, "Service unavailable"),
+    ("InternalFailure", 500, "Internal failure"),
+    ("AccessDenied", 403, "not authorized to perform ses:SendEmail"),
+    ("AccountSendingPausedException", 400, "Sending paused for this account"),
+    ("MailFromDomainNotVerifiedException", 400, "not verified"),
+    (
+        "MessageRejected",
+        400,
+        "Email address is not verified. The following identities failed "
+        "the check in region US-EAST-1: ada@example.com",
+    ),
+]
+
+
+@pytest.mark.parametrize(("code", "status", "text"), TRANSIENT, ids=[t[0] for t in TRANSIENT])
+def test_errors_a_retry_or_a_fix_can_cure_are_transient(
+    stubbed: tuple[Stubber, SesEmailSender], code: str, status: int, text: str
+) -> None:
+    stubber, sender = stubbed
+    stubber.add_client_error("send_email", code, text, http_status_code=status)
+
+    with pytest.raises(TransientError) as caught:
+        sender.send(MESSAGE)
+
+    assert code in str(caught.value)
+    assert str(status) in str(caught.value)
+    assert "ada@example.com" not in str(caught.value)
+    assert isinstance(caught.value.__cause__, ClientError)
+
+
+PERMANENT = [
+    ("MessageRejected", "Email address is on the suppression list."),
+    ("InvalidParameterValue", "Missing final '@domain'"),
+]
+
+
+@pytest.mark.parametrize(("code", "text"), PERMANENT, ids=[p[0] for p in PERMANENT])
+def test_rejections_no_retry_can_cure_are_permanent(
+    stubbed: tuple[Stubber, SesEmailSender], code: str, text: str
+) -> None:
+    stubber, sender = stubbed
+    stubber.add_client_error("send_email", code, text, http_status_code=400)
+
+    with pytest.raises(PermanentEmailError) as caught:
+        sender.send(MESSAGE)
+
+    assert code in str(caught.value)
+
+
+# --- failures below HTTP: an honest fake client -------------------------------------------------
+
+
+class FailingClient:
+    """Raises what botocore raises when SES cannot be reached."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+        self.calls = 0
+
+    def send_email(self, **_: Any) -> dict[str, Any]:
+        self.calls += 1
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com"),
+        ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com"),
+        ConnectionResetError(104, "Connection reset by peer"),
+    ],
+    ids=["no-endpoint", "read-timeout", "reset"],
+)
+def test_network_failures_are_transient(error: Exception) -> None:
+    client = FailingClient(error)
+
+    with pytest.raises(TransientError) as caught:
+        SesEmailSender(client_factory=lambda: client).send(MESSAGE)
+
+    assert type(error).__name__ in str(caught.value)
+    assert caught.value.__cause__ is error
+    assert client.calls == 1
+
+
+def test_classify_without_a_response_is_transient() -> None:
+    assert isinstance(classify_ses_error(RuntimeError("boom")), TransientError)
