@@ -6,10 +6,13 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock | cksum | cut -d' ' -f1)
+# checkov pins its own boto3, so it gets a virtual environment of its own.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cat requirements-checkov.lock | cksum | cut -d' ' -f1)
 export AWS_DEFAULT_REGION ?= us-east-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo run test lint typecheck unit package bench faults lock clean
+.PHONY: setup demo run test lint typecheck unit package bench faults lock clean checkov checkov-setup
 
 $(STAMP): requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +43,19 @@ test: lint typecheck unit  ## every check and every test
 
 package: setup  ## build the single deployable CloudFormation template into build/
 	bash infra/package.sh build
+
+$(CHECKOV_STAMP): requirements-checkov.lock
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'pip==26.2.1'
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.lock
+	rm -f $(CHECKOV_VENV)/.installed-*
+	touch $@
+
+checkov-setup: $(CHECKOV_STAMP)
+
+checkov: package checkov-setup  ## scan the deployable template with checkov (offline)
+	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
+		-f build/sam.json -f infra/users-table.yaml
 
 bench: setup  ## benchmarks against boto3 and Powertools; writes docs/benchmarks.md
 	$(BIN)/python -m benchmarks

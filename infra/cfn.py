@@ -3,16 +3,21 @@
 The short forms become the long JSON forms (``!Ref X`` -> ``{"Ref": "X"}``, ``!GetAtt A.B`` ->
 ``{"Fn::GetAtt": ["A", "B"]}``, ``!Sub s`` -> ``{"Fn::Sub": "s"}``), so the result can be
 written as JSON, which is what ``chalice package --merge-template`` deep-merges.
+:class:`Resolver` evaluates the few intrinsic functions the deploy script needs to turn a
+template fragment (the function's IAM policy) into a concrete document.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["load_template", "loads_template"]
+__all__ = ["Resolver", "load_template", "loads_template"]
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -55,3 +60,52 @@ def loads_template(text: str) -> dict[str, Any]:
 def load_template(path: Path) -> dict[str, Any]:
     """Parse the template at ``path``."""
     return loads_template(path.read_text(encoding="utf-8"))
+
+
+_SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+@dataclass(frozen=True)
+class Resolver:
+    """Evaluates the intrinsic functions of a template fragment for one deployment.
+
+    ``refs`` answers ``Ref`` (parameters, pseudo parameters, resources), ``attributes`` answers
+    ``Fn::GetAtt`` by ``(logical id, attribute)`` and ``conditions`` holds the template's
+    condition definitions for ``Fn::If``. Supports what the role and the alarms use: ``Ref``,
+    ``Fn::GetAtt``, ``Fn::Sub``, ``Fn::If``, ``Fn::Not``, ``Fn::Equals``.
+    """
+
+    refs: Mapping[str, str]
+    attributes: Mapping[tuple[str, str], str]
+    conditions: Mapping[str, Any] = field(default_factory=dict)
+
+    def resolve(self, node: Any) -> Any:
+        """``node`` with every intrinsic function replaced by its value."""
+        if isinstance(node, list):
+            return [self.resolve(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if len(node) != 1 or not next(iter(node)).startswith(("Ref", "Fn::")):
+            return {key: self.resolve(value) for key, value in node.items()}
+        ((function, argument),) = node.items()
+        if function == "Ref":
+            return self.refs[argument]
+        if function == "Fn::GetAtt":
+            return self.attributes[(argument[0], argument[1])]
+        if function == "Fn::If":
+            condition, if_true, if_false = argument
+            chosen = if_true if self.resolve(self.conditions[condition]) else if_false
+            return self.resolve(chosen)
+        if function == "Fn::Not":
+            return not self.resolve(argument[0])
+        if function == "Fn::Equals":
+            return self.resolve(argument[0]) == self.resolve(argument[1])
+        if function == "Fn::Sub":
+            text, variables = (argument, {}) if isinstance(argument, str) else argument
+            values = {name: str(self.resolve(value)) for name, value in variables.items()}
+            return _SUB_VARIABLE.sub(lambda m: values.get(m[1]) or self._name(m[1]), text)
+        raise ValueError(f"unsupported intrinsic function {function}")
+
+    def _name(self, name: str) -> str:
+        resource, _, attribute = name.partition(".")
+        return self.attributes[(resource, attribute)] if attribute else self.refs[name]

@@ -1,14 +1,25 @@
-"""Fixtures for the infrastructure tests: a moto server on loopback, reached over real HTTP."""
+"""Fixtures for the infrastructure tests: a moto server on loopback, reached over real HTTP, and
+the deployable template built once by the real ``infra/package.sh build`` (real Chalice CLI)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
+TABLE_TEMPLATE = ROOT / "infra" / "users-table.yaml"
+BIN = Path(sys.executable).parent
 
 
 @pytest.fixture(scope="module")
@@ -21,3 +32,57 @@ def moto_endpoint() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+def create_table_stack(endpoint: str, **parameters: str) -> dict[str, str]:
+    """Create infra/users-table.yaml as a new stack; return its outputs once complete.
+
+    moto keeps one state per process, shared by every server in it (other test modules' too),
+    so each stack and its Users table get a unique name unless one is passed.
+    """
+    suffix = uuid.uuid4().hex[:8]
+    name = f"users-stream-{suffix}"
+    parameters = {"UsersTableName": f"Users-{suffix}", **parameters}
+    cloudformation = boto3.client("cloudformation", endpoint_url=endpoint)
+    cloudformation.create_stack(
+        StackName=name,
+        TemplateBody=TABLE_TEMPLATE.read_text(encoding="utf-8"),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+    )
+    waiter = cloudformation.get_waiter("stack_create_complete")
+    waiter.wait(StackName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+    described = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    assert described["StackStatus"] == "CREATE_COMPLETE"
+    return {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
+
+
+@dataclass(frozen=True)
+class Packaged:
+    """What ``infra/package.sh build`` left in its output directory."""
+
+    directory: Path
+
+    @property
+    def template_path(self) -> Path:
+        return self.directory / "sam.json"
+
+    @property
+    def zip_path(self) -> Path:
+        return self.directory / "deployment.zip"
+
+    def template(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.template_path.read_text(encoding="utf-8"))
+        return loaded
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
+    directory = tmp_path_factory.mktemp("package")
+    subprocess.run(
+        ["bash", str(ROOT / "infra" / "package.sh"), "build", str(directory)],
+        env={**os.environ, "BIN": str(BIN)},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return Packaged(directory)

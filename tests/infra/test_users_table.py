@@ -12,13 +12,13 @@ import boto3
 import pytest
 
 from infra.cfn import load_template
-from tests.infra.conftest import ROOT
+from tests.infra.conftest import TABLE_TEMPLATE, create_table_stack
 
 pytestmark = pytest.mark.filterwarnings(
     r"ignore:Tried to parse AWS\S+Alarm:UserWarning"  # moto creates no alarms
 )
 
-TEMPLATE = ROOT / "infra" / "users-table.yaml"
+
 OUTPUTS = {
     "TableName",
     "TableArn",
@@ -32,22 +32,13 @@ OUTPUTS = {
 
 @pytest.fixture(scope="module")
 def stack(moto_endpoint: str) -> dict[str, str]:
-    cloudformation = boto3.client("cloudformation", endpoint_url=moto_endpoint)
-    cloudformation.create_stack(
-        StackName="users-stream-tables",
-        TemplateBody=TEMPLATE.read_text(encoding="utf-8"),
-        Parameters=[{"ParameterKey": "DeletionProtection", "ParameterValue": "false"}],
-    )
-    waiter = cloudformation.get_waiter("stack_create_complete")
-    waiter.wait(StackName="users-stream-tables", WaiterConfig={"Delay": 1, "MaxAttempts": 30})
-    described = cloudformation.describe_stacks(StackName="users-stream-tables")["Stacks"][0]
-    assert described["StackStatus"] == "CREATE_COMPLETE"
-    return {o["OutputKey"]: o["OutputValue"] for o in described["Outputs"]}
+    return create_table_stack(moto_endpoint, DeletionProtection="false")
 
 
 def test_stack_exports_everything_the_function_and_the_deploy_script_need(stack):
     assert set(stack) == OUTPUTS
-    assert stack["TableName"] == "Users"
+    assert stack["TableName"].startswith("Users-")
+    assert load_template(TABLE_TEMPLATE)["Parameters"]["UsersTableName"]["Default"] == "Users"
     assert stack["StreamArn"].startswith(stack["TableArn"] + "/stream/")
 
 
@@ -104,23 +95,28 @@ def test_on_failure_queue_keeps_messages_fourteen_days_encrypted(stack, moto_end
     assert attributes["SqsManagedSseEnabled"] == "true"
 
 
-def test_deletion_protection_follows_its_parameter(moto_endpoint):
-    cloudformation = boto3.client("cloudformation", endpoint_url=moto_endpoint)
+def test_deletion_protection_is_on_by_default_and_follows_its_parameter(stack, moto_endpoint):
     dynamodb = boto3.client("dynamodb", endpoint_url=moto_endpoint)
-    cloudformation.create_stack(
-        StackName="protected",
-        TemplateBody=TEMPLATE.read_text(encoding="utf-8"),
-        Parameters=[{"ParameterKey": "UsersTableName", "ParameterValue": "ProtectedUsers"}],
-    )
-    table = dynamodb.describe_table(TableName="ProtectedUsers")["Table"]
-    # moto echoes the parameter's string; AWS turns it into a boolean.
-    assert str(table["DeletionProtectionEnabled"]).lower() == "true"
+
+    def protected(outputs: dict[str, str]) -> list[str]:
+        # moto echoes the parameter's string; AWS stores a boolean.
+        return [
+            str(
+                dynamodb.describe_table(TableName=outputs[name])["Table"][
+                    "DeletionProtectionEnabled"
+                ]
+            ).lower()
+            for name in ("TableName", "LedgerTableName")
+        ]
+
+    assert protected(create_table_stack(moto_endpoint)) == ["true", "true"]
+    assert protected(stack) == ["false", "false"]  # created with DeletionProtection=false
 
 
 @pytest.mark.parametrize("logical_id", ["UsersTable", "LedgerTable"])
 def test_tables_declare_what_moto_ignores_encryption_recovery_and_ttl(logical_id):
     # moto accepts but does not apply these; AWS does. Guard them against accidental removal.
-    properties = load_template(TEMPLATE)["Resources"][logical_id]["Properties"]
+    properties = load_template(TABLE_TEMPLATE)["Resources"][logical_id]["Properties"]
     assert properties["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert properties["TimeToLiveSpecification"]["Enabled"] is True
@@ -128,7 +124,7 @@ def test_tables_declare_what_moto_ignores_encryption_recovery_and_ttl(logical_id
 
 
 def test_alarms_watch_iterator_age_errors_and_the_on_failure_queue():
-    resources = load_template(TEMPLATE)["Resources"]
+    resources = load_template(TABLE_TEMPLATE)["Resources"]
     alarms = {
         (r["Properties"]["Namespace"], r["Properties"]["MetricName"])
         for r in resources.values()

@@ -1,0 +1,179 @@
+"""The one-stack deployment as `make package` builds it, checked offline with the real tools.
+
+The real `chalice package --merge-template` runs (through infra/package.sh); its template must
+pass cfn-lint, expand through the SAM transform (aws-sam-translator, offline) into an event
+source mapping carrying every reliability setting, and pass checkov with each skip justified.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+
+from tests.infra.conftest import BIN, ROOT, Packaged
+
+STREAM_RETENTION_SECONDS = 24 * 3600
+# Offline stand-in for the IAM lookup the transform makes when a function names managed
+# policies (this stack names none: its role is written out in infra/consumer.yaml).
+MANAGED_POLICIES = {
+    "AWSLambdaBasicExecutionRole": (
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def template(packaged: Packaged) -> dict[str, Any]:
+    return packaged.template()
+
+
+@pytest.fixture(scope="module")
+def transformed(template: dict[str, Any], packaged: Packaged) -> dict[str, Any]:
+    """The template after the SAM transform, as CloudFormation would expand it."""
+    uploaded = json.loads(json.dumps(template))
+    # `aws cloudformation package` replaces the local CodeUri with the uploaded S3 object.
+    uploaded["Resources"]["HandleUserChanges"]["Properties"]["CodeUri"] = "s3://bucket/code.zip"
+    translator = Translator(
+        managed_policy_map=MANAGED_POLICIES,
+        sam_parser=Parser(),
+        boto_session=boto3.Session(region_name="us-east-1"),
+    )
+    expanded: dict[str, Any] = translator.translate(uploaded, parameter_values={})
+    (packaged.directory / "transformed.json").write_text(json.dumps(expanded, indent=1))
+    return expanded
+
+
+def resources_of(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def test_zip_holds_only_the_app_chalicelib_and_chalice_runtime(packaged):
+    with zipfile.ZipFile(packaged.zip_path) as archive:
+        names = set(archive.namelist())
+    chalicelib = {
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "chalicelib").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    }
+    runtime = {n for n in names if n.startswith("chalice/")}
+    assert names == {"app.py"} | chalicelib | runtime
+    assert {"chalice/__init__.py", "chalice/app.py"} <= runtime
+    for tool_dir in ("devtools/", "tests/", "benchmarks/", "infra/"):
+        assert not any(n.startswith(tool_dir) for n in names)
+    print(f"deployment.zip: {packaged.zip_path.stat().st_size} bytes, {len(names)} files")
+
+
+def test_packaged_and_transformed_templates_pass_cfn_lint(packaged, transformed):
+    result = subprocess.run(
+        [
+            str(BIN / "cfn-lint"),
+            "--format",
+            "parseable",
+            "--",
+            str(packaged.template_path),
+            str(packaged.directory / "transformed.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_one_stack_holds_the_table_resources_and_the_function(template):
+    kinds = {k: v["Type"] for k, v in template["Resources"].items()}
+    assert kinds == {
+        "UsersTable": "AWS::DynamoDB::Table",
+        "LedgerTable": "AWS::DynamoDB::Table",
+        "OnFailureQueue": "AWS::SQS::Queue",
+        "IteratorAgeAlarm": "AWS::CloudWatch::Alarm",
+        "ErrorsAlarm": "AWS::CloudWatch::Alarm",
+        "OnFailureQueueAlarm": "AWS::CloudWatch::Alarm",
+        "FunctionLogGroup": "AWS::Logs::LogGroup",
+        "DefaultRole": "AWS::IAM::Role",
+        "HandleUserChanges": "AWS::Serverless::Function",
+    }
+
+
+def test_transform_yields_one_mapping_with_every_reliability_setting(template, transformed):
+    mappings = resources_of(transformed, "AWS::Lambda::EventSourceMapping")
+    assert len(mappings) == 1
+    mapping = next(iter(mappings.values()))["Properties"]
+    parameters = template["Parameters"]
+    assert mapping["EventSourceArn"] == {"Fn::GetAtt": ["UsersTable", "StreamArn"]}
+    assert mapping["FunctionName"] == {"Ref": "HandleUserChanges"}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BisectBatchOnFunctionError"] is True
+    assert mapping["DestinationConfig"] == {
+        "OnFailure": {"Destination": {"Fn::GetAtt": ["OnFailureQueue", "Arn"]}}
+    }
+    assert mapping["MaximumRetryAttempts"] == {"Ref": "MaximumRetryAttempts"}
+    assert 0 <= int(parameters["MaximumRetryAttempts"]["MaxValue"]) <= 10_000  # never -1
+    assert mapping["MaximumRecordAgeInSeconds"] == {"Ref": "MaximumRecordAgeInSeconds"}
+    age = parameters["MaximumRecordAgeInSeconds"]
+    assert 60 <= int(age["MinValue"]) <= int(age["Default"]) <= int(age["MaxValue"])
+    assert int(age["MaxValue"]) < STREAM_RETENTION_SECONDS
+    assert mapping["ParallelizationFactor"] == {"Ref": "ParallelizationFactor"}
+    assert parameters["ParallelizationFactor"]["MaxValue"] == 10
+    # What Chalice derived from the decorator stays (app.py defaults, overridable by env).
+    assert (mapping["BatchSize"], mapping["StartingPosition"]) == (100, "LATEST")
+
+
+def test_function_reports_partial_failures_exactly_when_the_mapping_reads_them(transformed):
+    function = resources_of(transformed, "AWS::Lambda::Function")["HandleUserChanges"]
+    variables = function["Properties"]["Environment"]["Variables"]
+    (mapping,) = resources_of(transformed, "AWS::Lambda::EventSourceMapping").values()
+    reads = "ReportBatchItemFailures" in mapping["Properties"]["FunctionResponseTypes"]
+    assert variables["REPORT_BATCH_ITEM_FAILURES"] == ("true" if reads else "false")
+    assert variables["LEDGER_TABLE"] == {"Ref": "LedgerTable"}
+    assert variables["WELCOME_EMAIL_SENDER"] == {"Ref": "WelcomeEmailSender"}
+    assert variables["USERS_TABLE_STREAM_ARN"] == {"Fn::GetAtt": ["UsersTable", "StreamArn"]}
+    assert function["Properties"]["Role"] == {"Fn::GetAtt": ["DefaultRole", "Arn"]}
+    assert function["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}
+
+
+@pytest.fixture(scope="module")
+def checkov() -> Path:
+    """checkov from its own virtual environment, built once by `make checkov-setup`."""
+    subprocess.run(["make", "-s", "checkov-setup"], cwd=ROOT, check=True, capture_output=True)
+    return ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+def test_checkov_fails_nothing_and_every_skip_is_justified(checkov, packaged, transformed):
+    result = subprocess.run(
+        [
+            str(checkov),
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--output",
+            "json",
+            "-f",
+            str(packaged.template_path),
+            "-f",
+            str(packaged.directory / "transformed.json"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    report = json.loads(result.stdout)
+    failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+    assert failed == []
+    assert report["summary"]["parsing_errors"] == 0
+    assert report["summary"]["passed"] > 0
+    unjustified = [
+        (c["check_id"], c["resource"])
+        for c in report["results"]["skipped_checks"]
+        if len(c["check_result"].get("suppress_comment", "").split()) < 8
+    ]
+    assert unjustified == []
+    assert result.returncode == 0
