@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from collections.abc import Callable, Iterator, Mapping
@@ -95,13 +96,20 @@ class MemoryLedger:
         return result
 
 
-@pytest.fixture
-def ses() -> Iterator[SesOutbox]:
+@contextlib.contextmanager
+def open_ses_outbox() -> Iterator[SesOutbox]:
+    """moto's AWS, in process, for the duration; SES with :data:`SENDER` verified."""
     with mock_aws():
         client = boto3.client("ses", region_name=REGION)
         client.verify_email_identity(EmailAddress=SENDER)
         outbox = SesOutbox(client)
         client.meta.events.register("before-send.ses.SendEmail", outbox.record_request)
+        yield outbox
+
+
+@pytest.fixture
+def ses() -> Iterator[SesOutbox]:
+    with open_ses_outbox() as outbox:
         yield outbox
 
 
