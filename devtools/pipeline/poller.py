@@ -101,6 +101,7 @@ class ShardWorker:
         self.retries = 0
         self.limits: list[int] = []
         self.pending_give_up: tuple[dict[str, Any], int] | None = None
+        self.skip_through: str | None = None  # after a trim: records up to here were read
         self.last_empty_fetch = float("-inf")
         saved = poller.checkpoints.get(self.shard_id)
         self.drained = bool(saved and saved.drained)
@@ -113,7 +114,9 @@ class ShardWorker:
         request: dict[str, Any] = {"StreamArn": self.poller.config.stream_arn}
         request["ShardId"] = self.shard_id
         saved = self.poller.checkpoints.get(self.shard_id)
-        if self.last_fetched is not None:
+        if self.skip_through is not None:
+            request["ShardIteratorType"] = "TRIM_HORIZON"
+        elif self.last_fetched is not None:
             request.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER")
             request["SequenceNumber"] = self.last_fetched
         elif saved is not None and saved.sequence_number is not None:
@@ -131,11 +134,7 @@ class ShardWorker:
             code = error_code(exc)
             if code == "TrimmedDataAccessException":
                 self._trimmed(f"resume position {request.get('SequenceNumber')} is trimmed")
-                response = self.poller.streams.get_shard_iterator(
-                    StreamArn=self.poller.config.stream_arn,
-                    ShardId=self.shard_id,
-                    ShardIteratorType="TRIM_HORIZON",
-                )
+                response = self.poller.streams.get_shard_iterator(**self._iterator_request())
             elif code == "ResourceNotFoundException":
                 self.poller.warn(f"shard is gone ({exc}); treating it as drained", self.shard_id)
                 self._mark_drained()
@@ -153,8 +152,10 @@ class ShardWorker:
             "are lost (TrimmedDataAccessException); continuing from TRIM_HORIZON",
             self.shard_id,
         )
+        # Re-read from the oldest record held, skipping what was already read: the horizon
+        # cannot be older than our position, or the stream would not have refused it.
+        self.skip_through = self.last_fetched or self.checkpointed or "-1"
         self.iterator = None
-        self.last_fetched = None
 
     def fetch(self, now: float) -> bool:
         """One ``GetRecords`` when due; True if records arrived."""
@@ -182,25 +183,30 @@ class ShardWorker:
                 return True
             if code == "TrimmedDataAccessException":
                 self._trimmed("the iterator points at trimmed records")
-                self._force_trim_horizon()
                 return True
             poller.stats.read_errors += 1
             poller.warn(f"reading failed, will retry: {type(exc).__name__}: {exc}", self.shard_id)
             self.next_fetch_at = now + max(1.0, poller.config.poll_interval)
             return False
         raw_records = response.get("Records", [])
-        records = [poller.convert(record) for record in raw_records]
-        for raw, record in zip(raw_records, records, strict=True):
-            created = raw["dynamodb"].get("ApproximateCreationDateTime")
-            precise = created.timestamp() if isinstance(created, datetime) else None
-            self.created[_sequence(record)] = (
-                precise
-                if precise is not None
-                else record["dynamodb"]["ApproximateCreationDateTime"]
-            )
         self.iterator = response.get("NextShardIterator")
         if self.iterator is None:
             self.closed = True
+        if self.skip_through is not None and raw_records:
+            seen = int(self.skip_through)
+            fresh = [r for r in raw_records if int(r["dynamodb"]["SequenceNumber"]) > seen]
+            if not fresh:
+                return True  # a page of records read before the trim: keep reading
+            self.skip_through = None
+            raw_records = fresh
+        records = [poller.convert(record) for record in raw_records]
+        for raw, record in zip(raw_records, records, strict=True):
+            created = raw["dynamodb"].get("ApproximateCreationDateTime")
+            self.created[_sequence(record)] = (
+                created.timestamp()
+                if isinstance(created, datetime)
+                else float(record["dynamodb"]["ApproximateCreationDateTime"])
+            )
         if not records:
             self.last_empty_fetch = now
             self.next_fetch_at = now + poller.config.poll_interval
@@ -215,11 +221,6 @@ class ShardWorker:
         self.buffer.extend(records)
         self.last_fetched = records[-1]["dynamodb"]["SequenceNumber"]
         return True
-
-    def _force_trim_horizon(self) -> None:
-        self.start_type = "TRIM_HORIZON"
-        self.poller.checkpoints.put(self.shard_id, Checkpoint(None))
-        self.checkpointed = None
 
     def created_at(self, record: Mapping[str, Any]) -> float:
         """When the record was written (sub-second where the endpoint says so)."""
@@ -504,7 +505,7 @@ class Poller:
             request["ExclusiveStartShardId"] = last
 
     def refresh_shards(self) -> None:
-        first = not self.workers and self._started_at is None
+        first = not self._listed  # shards open now start at the starting position
         for shard in self.describe_shards():
             shard_id = shard["ShardId"]
             if shard_id in self.workers:
