@@ -13,9 +13,10 @@ accept; numbers are decoded with ``Decimal(text)``, which is exact for every num
 stores (boto3's 38-digit context raises on long runs of trailing zeros, such as ``1E+125``
 written out in full).
 
-The hot path does no bookkeeping: it is a tight loop over a chain of tag comparisons ordered by
-how common each type is. Only when something is wrong does :func:`decode_image` walk the image a
-second time, slowly, to say exactly which attribute is broken (:class:`DecodeError`).
+The hot path does no bookkeeping: one loop per map that decodes the common types inline (no
+function call per value), over a chain of tag comparisons ordered by how common each type is.
+Only when something is wrong does :func:`decode_image` walk the image a second time, slowly, to
+say exactly which attribute is broken (:class:`DecodeError`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 import binascii
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 __all__ = ["DecodeError", "decode_image", "decode_value"]
@@ -32,6 +33,9 @@ __all__ = ["DecodeError", "decode_image", "decode_value"]
 # optional exponent. ``Decimal()`` alone would also take "NaN", "Infinity", "1_000" and " 1 ".
 _NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _is_number = _NUMBER.fullmatch
+_PLAIN = "0123456789.-"
+_STRICT = Context(traps=[InvalidOperation])  # malformed text raises, whatever the thread's
+_STR_ONLY = frozenset((str,))
 _b64decode = binascii.a2b_base64
 
 MAX_DEPTH = 32  # DynamoDB allows at most 32 levels of nested documents
@@ -51,9 +55,11 @@ class DecodeError(ValueError):
 
 
 def _number(text: Any) -> Decimal:
-    if type(text) is not str or not _is_number(text):
-        raise ValueError("not a number")
-    return Decimal(text)
+    # Text made of digits, "." and "-" only is a DynamoDB number exactly when Decimal accepts
+    # it (which the trapping context makes it say); anything else must match _NUMBER first.
+    if type(text) is str and (not text.strip(_PLAIN) or _is_number(text)):
+        return Decimal(text, _STRICT)
+    raise ValueError("not a number")
 
 
 def _binary(text: Any) -> bytes:
@@ -62,9 +68,71 @@ def _binary(text: Any) -> bytes:
     return _b64decode(text, strict_mode=True)
 
 
-def _value(av: Any, depth: int = 0) -> Any:
-    # ``(tag, val), = av.items()`` raises unless the attribute value has exactly one entry.
-    ((tag, val),) = av.items()
+def _map(attributes: Any, depth: int) -> dict[str, Any]:
+    """Decode a map of attribute values whose own values sit at ``depth``.
+
+    The hot loop: the common types are decoded inline, without a call per value; anything
+    else, including every malformed value, goes through :func:`_tagged`.
+    """
+    out: dict[str, Any] = dict(attributes)  # the right size at once; every value replaced
+    for name, av in attributes.items():
+        (tag,) = av  # exactly one type tag, or ValueError
+        val = av[tag]
+        if tag == "S":
+            if type(val) is str:
+                out[name] = val
+                continue
+        elif tag == "N":
+            if type(val) is str and not val.strip(_PLAIN):
+                out[name] = Decimal(val, _STRICT)
+                continue
+        elif tag == "BOOL":
+            if type(val) is bool:
+                out[name] = val
+                continue
+        elif tag == "M":
+            if depth < MAX_DEPTH:
+                out[name] = _map(val, depth + 1)
+                continue
+        elif tag == "NULL":
+            if val is True:
+                out[name] = None
+                continue
+        elif tag == "L":
+            if depth < MAX_DEPTH and type(val) is list:
+                out[name] = _list(val, depth + 1)
+                continue
+        elif tag == "SS":
+            if type(val) is list and set(map(type, val)) <= _STR_ONLY:
+                out[name] = set(val)
+                continue
+        elif tag == "NS":
+            if type(val) is list:
+                out[name] = set(map(_number, val))
+                continue
+        elif tag == "B":  # noqa: SIM102 - one shape for every branch
+            if type(val) is str:
+                out[name] = _b64decode(val, strict_mode=True)
+                continue
+        out[name] = _tagged(tag, val, depth)
+    return out
+
+
+def _list(items: list[Any], depth: int) -> list[Any]:
+    """Decode the attribute values of a list whose items sit at ``depth``."""
+    out: list[Any] = []
+    for av in items:
+        (tag,) = av
+        val = av[tag]
+        if tag == "M" and depth < MAX_DEPTH:
+            out.append(_map(val, depth + 1))
+        else:
+            out.append(_tagged(tag, val, depth))
+    return out
+
+
+def _tagged(tag: Any, val: Any, depth: int) -> Any:
+    """Decode one attribute value, given as its type tag and value, at ``depth``."""
     if tag == "S":
         if type(val) is str:
             return val
@@ -72,28 +140,33 @@ def _value(av: Any, depth: int = 0) -> Any:
         return _number(val)
     elif tag == "M":
         if depth < MAX_DEPTH:
-            return {k: _value(v, depth + 1) for k, v in val.items()}
+            return _map(val, depth + 1)
     elif tag == "BOOL":
         if type(val) is bool:
             return val
     elif tag == "L":
         if depth < MAX_DEPTH and type(val) is list:
-            return [_value(v, depth + 1) for v in val]
+            return _list(val, depth + 1)
     elif tag == "NULL":
         if val is True:
             return None
     elif tag == "SS":
-        if type(val) is list and all(type(s) is str for s in val):
+        if type(val) is list and set(map(type, val)) <= _STR_ONLY:
             return set(val)
     elif tag == "NS":
         if type(val) is list:
-            return {_number(n) for n in val}
+            return set(map(_number, val))
     elif tag == "B":
         return _binary(val)
     elif tag == "BS":  # noqa: SIM102 - one shape for every branch
         if type(val) is list:
-            return {_binary(b) for b in val}
+            return set(map(_binary, val))
     raise ValueError(tag)
+
+
+def _value(av: Any, depth: int = 0) -> Any:
+    (tag,) = av  # exactly one type tag, or ValueError
+    return _tagged(tag, av[tag], depth)
 
 
 def decode_value(av: Mapping[str, Any]) -> Any:
@@ -114,7 +187,7 @@ def decode_image(image: Mapping[str, Any]) -> dict[str, Any]:
     Raises :class:`DecodeError` naming the attribute when the image is malformed.
     """
     try:
-        return {name: _value(av) for name, av in image.items()}
+        return _map(image, 0)
     except Exception as exc:
         if not isinstance(image, Mapping):
             raise DecodeError("", "image is not a map of attribute values") from None
