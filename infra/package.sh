@@ -20,8 +20,13 @@ build() {
     local out=${1:-build}
     mkdir -p "$out"
     rm -f "$out/sam.json" "$out/deployment.zip" "$out/merge-template.json" "$out/packaged.yaml"
+    # Chalice zips all of chalicelib/, bytecode included: package a clean copy instead.
+    STAGED=$(mktemp -d "${TMPDIR:-/tmp}/users-stream-package.XXXXXX")
+    trap 'rm -rf "$STAGED"' EXIT
+    "$BIN/python" -m infra.staging "$STAGED" >/dev/null
     "$BIN/python" -m infra.merge --output "$out/merge-template.json" >/dev/null
-    "$BIN/chalice" package --stage "$STAGE" --merge-template "$out/merge-template.json" "$out"
+    PYTHONDONTWRITEBYTECODE=1 "$BIN/chalice" --project-dir "$STAGED" package --stage "$STAGE" \
+        --merge-template "$out/merge-template.json" "$out"
     echo "deployable template: $out/sam.json (code: $out/deployment.zip)"
 }
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from infra.cfn import load_template, loads_template
+from infra.cfn import load_template
 from infra.merge import OVERLAY, build_merge_template, main
 from tests.infra.conftest import TABLE_TEMPLATE
 
@@ -98,20 +98,6 @@ def test_overlay_without_the_function_or_with_other_sections_is_refused():
         build_merge_template(TABLE, {"Resources": {}})
     with pytest.raises(ValueError, match="may only hold"):
         build_merge_template(TABLE, {**overlay(Stream={}), "Transform": "x"})
-
-
-def test_short_form_tags_become_long_form_json():
-    parsed = loads_template(
-        "A: !Ref X\nB: !GetAtt T.StreamArn\nC: !Sub '${X}'\nD: !If [C, !Ref Y, !Ref AWS::NoValue]\n"
-    )
-    assert parsed == {
-        "A": {"Ref": "X"},
-        "B": {"Fn::GetAtt": ["T", "StreamArn"]},
-        "C": {"Fn::Sub": "${X}"},
-        "D": {"Fn::If": ["C", {"Ref": "Y"}, {"Ref": "AWS::NoValue"}]},
-    }
-    with pytest.raises(ValueError, match="mapping"):
-        loads_template("- a list\n")
 
 
 def test_main_writes_the_merge_file(tmp_path, capsys):

@@ -1,0 +1,462 @@
+"""The `chalice deploy` path: the table stack, then Chalice, then what Chalice cannot configure.
+
+    python -m infra.chalice_deploy deploy --stage dev [--sender welcome@example.com]
+    python -m infra.chalice_deploy delete --stage dev --confirm users-stream-dev-tables
+
+``deploy`` runs these steps (see docs/deploy.md):
+
+1. create or update the table stack (infra/users-table.yaml) as ``<app>-<stage>-tables``;
+2. write its outputs into the stage of ``.chalice/config.json`` (USERS_TABLE_STREAM_ARN,
+   LEDGER_TABLE), together with a least-privilege policy file ``.chalice/policy-<stage>.json``
+   (the same statements as the one-stack role in infra/consumer.yaml, with this stage's ARNs)
+   and ``autogen_policy: false``; create the function's log group with a retention period;
+3. if the stream ARN changed since the last deploy, delete the old event source mapping:
+   Chalice compares against its previous deployment and would otherwise keep the old ARN;
+4. ``chalice deploy --stage <stage>``;
+5. configure the event source mapping through the Lambda API (partial batch responses, bisect,
+   finite retries, maximum record age, on-failure queue, parallelization), read it back, and
+   only then set the function's REPORT_BATCH_ITEM_FAILURES to true. A later bare
+   ``chalice deploy`` resets the variable to the config's ``false``: safe (whole-batch retries),
+   and this script sets it again.
+
+``delete`` runs ``chalice delete``, removes the log group, turns deletion protection off and
+deletes the table stack (with the tables' data), after ``--confirm <stack name>``.
+Every AWS call honours ``--endpoint-url`` (or AWS_ENDPOINT_URL), e.g. a local moto server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.cfn import Resolver, load_template
+from infra.staging import stage_project
+
+__all__ = [
+    "MappingSettings",
+    "Target",
+    "configure_mapping",
+    "function_policy",
+    "main",
+]
+
+INFRA = Path(__file__).resolve().parent
+TABLE_TEMPLATE = INFRA / "users-table.yaml"
+CONSUMER = INFRA / "consumer.yaml"
+FUNCTION = "handle_user_changes"  # the handler's name in app.py
+REPORT_FLAG = "REPORT_BATCH_ITEM_FAILURES"
+SETTLED = ("Enabled", "Disabled")
+
+
+def _consumer_default(parameter: str) -> int:
+    return int(load_template(CONSUMER)["Parameters"][parameter]["Default"])
+
+
+@dataclass(frozen=True)
+class MappingSettings:
+    """What the one-stack deployment sets on the mapping; defaults from infra/consumer.yaml."""
+
+    maximum_retry_attempts: int
+    maximum_record_age_in_seconds: int
+    parallelization_factor: int
+
+    @classmethod
+    def defaults(cls) -> MappingSettings:
+        return cls(
+            _consumer_default("MaximumRetryAttempts"),
+            _consumer_default("MaximumRecordAgeInSeconds"),
+            _consumer_default("ParallelizationFactor"),
+        )
+
+
+@dataclass(frozen=True)
+class Target:
+    """One stage of the app in one project directory."""
+
+    project: Path
+    stage: str
+
+    @property
+    def config_path(self) -> Path:
+        return self.project / ".chalice" / "config.json"
+
+    @property
+    def policy_file(self) -> str:
+        return f"policy-{self.stage}.json"
+
+    def config(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.config_path.read_text(encoding="utf-8"))
+        return loaded
+
+    @property
+    def app_name(self) -> str:
+        return str(self.config()["app_name"])
+
+    @property
+    def function_name(self) -> str:
+        return f"{self.app_name}-{self.stage}-{FUNCTION}"
+
+    @property
+    def stack_name(self) -> str:
+        return f"{self.app_name}-{self.stage}-tables"
+
+    @property
+    def log_group(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    def deployed(self, resource_type: str) -> dict[str, Any] | None:
+        """Chalice's record of the last deployment of this stage, for one resource type."""
+        record = self.project / ".chalice" / "deployed" / f"{self.stage}.json"
+        if not record.exists():
+            return None
+        resources = json.loads(record.read_text(encoding="utf-8"))["resources"]
+        found = [r for r in resources if r["resource_type"] == resource_type]
+        return dict(found[0]) if found else None
+
+
+def _say(message: str) -> None:
+    print(f"[chalice-deploy] {message}", flush=True)
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", {})
+    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
+def deploy_table_stack(
+    cloudformation: Any, target: Target, parameters: Mapping[str, str]
+) -> dict[str, str]:
+    """Create or update the table stack; return its outputs."""
+    request = {
+        "StackName": target.stack_name,
+        "TemplateBody": TABLE_TEMPLATE.read_text(encoding="utf-8"),
+        "Parameters": [
+            {"ParameterKey": key, "ParameterValue": value}
+            for key, value in {"FunctionName": target.function_name, **parameters}.items()
+        ],
+    }
+    try:
+        cloudformation.describe_stacks(StackName=target.stack_name)
+    except Exception as exc:
+        if _error_code(exc) != "ValidationError":
+            raise
+        _say(f"creating stack {target.stack_name}")
+        cloudformation.create_stack(**request)
+        waiter = "stack_create_complete"
+    else:
+        _say(f"updating stack {target.stack_name}")
+        try:
+            cloudformation.update_stack(**request)
+            waiter = "stack_update_complete"
+        except Exception as exc:
+            if "No updates are to be performed" not in str(exc):
+                raise
+            waiter = ""
+    if waiter:
+        cloudformation.get_waiter(waiter).wait(
+            StackName=target.stack_name, WaiterConfig={"Delay": 5, "MaxAttempts": 360}
+        )
+    stack = cloudformation.describe_stacks(StackName=target.stack_name)["Stacks"][0]
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def function_policy(
+    outputs: Mapping[str, str], target: Target, sender: str, ses_identity: str = ""
+) -> dict[str, Any]:
+    """The one-stack role's policy (infra/consumer.yaml), resolved for this stage's resources."""
+    partition, _, _, region, account = outputs["TableArn"].split(":")[1:6]
+    log_group = f"arn:{partition}:logs:{region}:{account}:log-group:{target.log_group}:*"
+    consumer = load_template(CONSUMER)
+    resolver = Resolver(
+        refs={
+            "AWS::Partition": partition,
+            "AWS::Region": region,
+            "AWS::AccountId": account,
+            "WelcomeEmailSender": sender,
+            "SesIdentity": ses_identity,
+        },
+        attributes={
+            ("UsersTable", "Arn"): outputs["TableArn"],
+            ("UsersTable", "StreamArn"): outputs["StreamArn"],
+            ("LedgerTable", "Arn"): outputs["LedgerTableArn"],
+            ("OnFailureQueue", "Arn"): outputs["OnFailureQueueArn"],
+            ("FunctionLogGroup", "Arn"): log_group,
+        },
+        conditions=consumer["Conditions"],
+    )
+    (policy,) = consumer["Resources"]["DefaultRole"]["Properties"]["Policies"]
+    document: dict[str, Any] = resolver.resolve(policy["PolicyDocument"])
+    return document
+
+
+def configure_stage(
+    target: Target, outputs: Mapping[str, str], sender: str, policy: Mapping[str, Any]
+) -> None:
+    """Point the stage at the table stack's resources, with the least-privilege policy."""
+    config = target.config()
+    stage = config.setdefault("stages", {}).setdefault(target.stage, {})
+    variables = stage.setdefault("environment_variables", {})
+    variables["USERS_TABLE_STREAM_ARN"] = outputs["StreamArn"]
+    variables["LEDGER_TABLE"] = outputs["LedgerTableName"]
+    variables["WELCOME_EMAIL_SENDER"] = sender
+    stage["autogen_policy"] = False
+    stage["iam_policy_file"] = target.policy_file
+    policy_path = target.project / ".chalice" / target.policy_file
+    policy_path.write_text(json.dumps(policy, indent=2) + "\n", encoding="utf-8")
+    target.config_path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    _say(
+        f"stage {target.stage}: stream {outputs['StreamArn']}, policy .chalice/{target.policy_file}"
+    )
+
+
+def ensure_log_group(logs: Any, target: Target, retention_days: int) -> None:
+    try:
+        logs.create_log_group(logGroupName=target.log_group)
+    except Exception as exc:
+        if _error_code(exc) != "ResourceAlreadyExistsException":
+            raise
+    logs.put_retention_policy(logGroupName=target.log_group, retentionInDays=retention_days)
+
+
+def drop_stale_mapping(lambda_client: Any, target: Target, stream_arn: str) -> bool:
+    """Delete the mapping Chalice made for an older stream; True if one was deleted."""
+    previous = target.deployed("dynamodb_event")
+    if previous is None or previous["stream_arn"] == stream_arn:
+        return False
+    _say(f"stream changed from {previous['stream_arn']}: deleting its event source mapping")
+    try:
+        lambda_client.delete_event_source_mapping(UUID=previous["event_uuid"])
+    except Exception as exc:
+        if _error_code(exc) != "ResourceNotFoundException":
+            raise
+    return True
+
+
+def _wait(
+    probe: Callable[[], bool], what: str, timeout: float, sleep: Callable[[float], None]
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        sleep(2)
+
+
+def configure_mapping(
+    lambda_client: Any,
+    target: Target,
+    queue_arn: str,
+    settings: MappingSettings,
+    *,
+    timeout: float = 300,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Give Chalice's mapping the one-stack settings, then let the function report failures."""
+    deployed = target.deployed("dynamodb_event")
+    if deployed is None:
+        raise RuntimeError(f"no DynamoDB event source in .chalice/deployed/{target.stage}.json")
+    uuid = deployed["event_uuid"]
+    lambda_client.update_event_source_mapping(
+        UUID=uuid,
+        FunctionResponseTypes=["ReportBatchItemFailures"],
+        BisectBatchOnFunctionError=True,
+        MaximumRetryAttempts=settings.maximum_retry_attempts,
+        MaximumRecordAgeInSeconds=settings.maximum_record_age_in_seconds,
+        ParallelizationFactor=settings.parallelization_factor,
+        DestinationConfig={"OnFailure": {"Destination": queue_arn}},
+    )
+    _wait(
+        lambda: lambda_client.get_event_source_mapping(UUID=uuid)["State"] in SETTLED,
+        "the event source mapping update",
+        timeout,
+        sleep,
+    )
+    mapping: dict[str, Any] = lambda_client.get_event_source_mapping(UUID=uuid)
+    if "ReportBatchItemFailures" not in (mapping.get("FunctionResponseTypes") or []):
+        raise RuntimeError(f"mapping {uuid} does not report batch item failures; flag left false")
+    function = lambda_client.get_function_configuration(FunctionName=target.function_name)
+    variables = dict(function.get("Environment", {}).get("Variables", {}))
+    variables[REPORT_FLAG] = "true"
+    lambda_client.update_function_configuration(
+        FunctionName=target.function_name, Environment={"Variables": variables}
+    )
+    _wait(
+        lambda: (
+            lambda_client.get_function_configuration(FunctionName=target.function_name).get(
+                "LastUpdateStatus", "Successful"
+            )
+            != "InProgress"
+        ),
+        "the function configuration update",
+        timeout,
+        sleep,
+    )
+    _say(
+        f"mapping {uuid}: partial batch responses, bisect, retries, on-failure queue;"
+        f" {REPORT_FLAG}=true"
+    )
+    return mapping
+
+
+def _chalice(target: Target, *args: str, env: Mapping[str, str]) -> None:
+    """Run Chalice on a clean copy of the project (no bytecode in the zip); keep its record."""
+    chalice = Path(sys.executable).parent / "chalice"
+    _say(" ".join(["chalice", *args, "--stage", target.stage]))
+    record = Path(".chalice") / "deployed" / f"{target.stage}.json"
+    with tempfile.TemporaryDirectory(prefix="users-stream-deploy.") as scratch:
+        staged = stage_project(target.project, Path(scratch) / "project")
+        command = [str(chalice), "--project-dir", str(staged), *args, "--stage", target.stage]
+        subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+            command, env={**env, "PYTHONDONTWRITEBYTECODE": "1"}, check=True
+        )
+        kept = target.project / record
+        if (staged / record).exists():
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(staged / record, kept)
+        else:
+            kept.unlink(missing_ok=True)
+
+
+class _Clients:
+    def __init__(self, endpoint_url: str | None) -> None:
+        import boto3
+
+        self._session = boto3.session.Session()
+        self._endpoint_url = endpoint_url
+
+    def __call__(self, service: str) -> Any:
+        return self._session.client(service, endpoint_url=self._endpoint_url)  # type: ignore[call-overload]
+
+
+def deploy(args: argparse.Namespace, clients: Callable[[str], Any], env: Mapping[str, str]) -> int:
+    target = Target(args.project_dir, args.stage)
+    config = target.config()
+    stage_variables = (
+        config.get("stages", {}).get(target.stage, {}).get("environment_variables", {})
+    )
+    sender = str(
+        args.sender
+        or stage_variables.get("WELCOME_EMAIL_SENDER")
+        or config.get("environment_variables", {}).get("WELCOME_EMAIL_SENDER", "")
+    )
+    if not sender:
+        raise SystemExit("set --sender (the SES-verified From address)")
+    outputs = deploy_table_stack(clients("cloudformation"), target, dict(args.table_parameter))
+    configure_stage(
+        target, outputs, sender, function_policy(outputs, target, sender, args.ses_identity)
+    )
+    ensure_log_group(clients("logs"), target, args.log_retention_days)
+    lambda_client = clients("lambda")
+    drop_stale_mapping(lambda_client, target, outputs["StreamArn"])
+    _chalice(target, "deploy", env=env)
+    if args.chalice_only:
+        _say(f"{REPORT_FLAG} stays false: whole batches are retried until their records expire")
+        return 0
+    settings = MappingSettings(
+        args.maximum_retry_attempts, args.maximum_record_age, args.parallelization_factor
+    )
+    configure_mapping(lambda_client, target, outputs["OnFailureQueueArn"], settings)
+    return 0
+
+
+def delete(args: argparse.Namespace, clients: Callable[[str], Any], env: Mapping[str, str]) -> int:
+    target = Target(args.project_dir, args.stage)
+    if args.confirm != target.stack_name:
+        raise SystemExit(
+            f"this deletes the function and stack {target.stack_name} with the Users table and "
+            f"the ledger, data included; run again with --confirm {target.stack_name}"
+        )
+    _chalice(target, "delete", env=env)
+    logs = clients("logs")
+    try:
+        logs.delete_log_group(logGroupName=target.log_group)
+    except Exception as exc:
+        if _error_code(exc) != "ResourceNotFoundException":
+            raise
+    cloudformation, dynamodb = clients("cloudformation"), clients("dynamodb")
+    stack = cloudformation.describe_stacks(StackName=target.stack_name)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    for table in (outputs["TableName"], outputs["LedgerTableName"]):
+        dynamodb.update_table(TableName=table, DeletionProtectionEnabled=False)
+    cloudformation.delete_stack(StackName=target.stack_name)
+    cloudformation.get_waiter("stack_delete_complete").wait(
+        StackName=target.stack_name, WaiterConfig={"Delay": 5, "MaxAttempts": 360}
+    )
+    _say(f"deleted the function and stack {target.stack_name}")
+    return 0
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected Key=Value, got {text!r}")
+    return key, value
+
+
+def _parser() -> argparse.ArgumentParser:
+    defaults = MappingSettings.defaults()
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.chalice_deploy",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--project-dir", type=Path, default=INFRA.parent)
+    parser.add_argument(
+        "--endpoint-url",
+        default=os.environ.get("AWS_ENDPOINT_URL"),
+        help="send every AWS call here (e.g. a local emulator); default: AWS_ENDPOINT_URL",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("deploy", help="table stack + chalice deploy + mapping settings")
+    up.add_argument("--sender", default="", help="WELCOME_EMAIL_SENDER (default: the config's)")
+    up.add_argument("--ses-identity", default="", help="SES identity to send as (default: sender)")
+    up.add_argument(
+        "--table-parameter",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a parameter of infra/users-table.yaml, e.g. DeletionProtection=false",
+    )
+    up.add_argument("--maximum-retry-attempts", type=int, default=defaults.maximum_retry_attempts)
+    up.add_argument(
+        "--maximum-record-age", type=int, default=defaults.maximum_record_age_in_seconds
+    )
+    up.add_argument("--parallelization-factor", type=int, default=defaults.parallelization_factor)
+    up.add_argument(
+        "--log-retention-days", type=int, default=_consumer_default("LogRetentionInDays")
+    )
+    up.add_argument(
+        "--chalice-only",
+        action="store_true",
+        help="skip step 5: keep Chalice's plain mapping and REPORT_BATCH_ITEM_FAILURES=false",
+    )
+    down = commands.add_parser("delete", help="chalice delete + table stack deletion")
+    down.add_argument("--confirm", default="", metavar="STACK_NAME")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    args.project_dir = args.project_dir.resolve()
+    env = dict(os.environ)
+    if args.endpoint_url:
+        env["AWS_ENDPOINT_URL"] = args.endpoint_url
+    clients = _Clients(args.endpoint_url)
+    command = deploy if args.command == "deploy" else delete
+    return command(args, clients, env)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
