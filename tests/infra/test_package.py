@@ -7,8 +7,10 @@ source mapping carrying every reliability setting, and pass checkov with each sk
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -138,6 +140,66 @@ def test_function_reports_partial_failures_exactly_when_the_mapping_reads_them(t
     assert variables["USERS_TABLE_STREAM_ARN"] == {"Fn::GetAtt": ["UsersTable", "StreamArn"]}
     assert function["Properties"]["Role"] == {"Fn::GetAtt": ["DefaultRole", "Arn"]}
     assert function["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}
+
+
+@pytest.mark.filterwarnings(r"ignore:Tried to parse AWS\S+Alarm:UserWarning")
+def test_transformed_stack_creates_in_cloudformation_with_everything_wired(
+    packaged, transformed, moto_endpoint
+):
+    # What `aws cloudformation deploy` does after the transform, in moto's CloudFormation.
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint)
+    s3.create_bucket(Bucket="artifacts")
+    s3.upload_file(str(packaged.zip_path), "artifacts", "code.zip")
+    uploaded = json.loads(json.dumps(transformed))
+    function = uploaded["Resources"]["HandleUserChanges"]["Properties"]
+    function["Code"] = {"S3Bucket": "artifacts", "S3Key": "code.zip"}
+    cloudformation = boto3.client("cloudformation", endpoint_url=moto_endpoint)
+    name = f"one-stack-{uuid.uuid4().hex[:8]}"
+    parameters = {"WelcomeEmailSender": "welcome@example.com", "UsersTableName": name}
+    cloudformation.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(uploaded),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+
+    lam = boto3.client("lambda", endpoint_url=moto_endpoint)
+    config = lam.get_function_configuration(FunctionName=outputs["FunctionName"])
+    assert (
+        config["Environment"]["Variables"]
+        | {
+            "REPORT_BATCH_ITEM_FAILURES": "true",
+            "LEDGER_TABLE": outputs["LedgerTableName"],
+            "USERS_TABLE_STREAM_ARN": outputs["StreamArn"],
+            "WELCOME_EMAIL_SENDER": "welcome@example.com",
+        }
+        == config["Environment"]["Variables"]
+    )
+    (mapping,) = [
+        m
+        for m in lam.list_event_source_mappings()["EventSourceMappings"]
+        if m["FunctionArn"] == config["FunctionArn"]
+    ]
+    assert mapping["EventSourceArn"] == outputs["StreamArn"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == outputs["OnFailureQueueArn"]
+    assert (mapping["BisectBatchOnFunctionError"], mapping["MaximumRetryAttempts"]) == (True, 5)
+
+    iam = boto3.client("iam", endpoint_url=moto_endpoint)
+    role = config["Role"].rsplit("/", 1)[1]
+    (policy,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"]
+    if isinstance(document, str):  # moto stores a CloudFormation-made policy as a Python repr
+        document = ast.literal_eval(document)
+    resources = {s["Sid"]: s["Resource"] for s in document["Statement"]}
+    assert resources["ReadUsersStream"] == outputs["StreamArn"]
+    assert resources["UseIdempotencyLedger"] == outputs["LedgerTableArn"]
+    assert resources["SendFailedRangesToQueue"] == outputs["OnFailureQueueArn"]
+    assert resources["SendWelcomeEmail"].endswith(":identity/welcome@example.com")
+    assert "*" not in resources.values()
 
 
 @pytest.fixture(scope="module")
