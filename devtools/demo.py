@@ -60,7 +60,7 @@ class Console:
     def __init__(self, json_lines: bool, out: Any = None) -> None:
         self.json_lines = json_lines
         self.out = out if out is not None else sys.stdout
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()
 
     def say(self, text: str, kind: str = "info", **fields: Any) -> None:
         with self.lock:
@@ -116,6 +116,7 @@ def build_poller(
     deployed["report_batch_item_failures"] = env["REPORT_BATCH_ITEM_FAILURES"] == "true"
     [found] = discover(
         app_module.app,
+        module=app_module,
         stream_arn=stack.stream_arn,
         on_failure_destination=stack.queue_arn,
         poll_interval=poll_interval,
@@ -323,6 +324,7 @@ def serve(pipeline: Pipeline) -> int:
         if time.monotonic() >= next_sweep:
             sweeper.sweep()
             next_sweep = time.monotonic() + 5
+    console.say("Stopping (Ctrl-C again to force)...", "stopping")
     poller.stop()
     return 0
 
@@ -355,9 +357,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
+        # Only set the flag: printing here could deadlock on a lock the interrupted code holds.
         if stop.is_set():
             raise KeyboardInterrupt
-        console.say("Stopping (Ctrl-C again to force)...", "stopping")
         stop.set()
 
     previous = signal.signal(signal.SIGINT, interrupt)

@@ -135,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             overrides[name] = getattr(args, name)
     if args.on_failure:
         overrides["on_failure_destination"] = args.on_failure
-    found = discover(module.app, stage=args.stage, **overrides)
+    found = discover(module.app, stage=args.stage, module=module, **overrides)
     if args.handler:
         found = [h for h in found if h.name == args.handler]
     if len(found) != 1:

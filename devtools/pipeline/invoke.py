@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from devtools.pipeline.context import LambdaContext
+from devtools.pipeline.events import lambda_event
 from devtools.pipeline.mapping import Handler, MappingConfig, function_arn
 
 __all__ = ["Outcome", "invoke"]
@@ -84,7 +85,7 @@ def invoke(
     A ``BaseException`` that is not an ``Exception`` (``KeyboardInterrupt``, ``SystemExit``)
     propagates: it stands for the process dying mid-batch, which checkpoints nothing.
     """
-    event = json.loads(json.dumps({"Records": list(records)}))
+    event = lambda_event(records)
     context = LambdaContext(
         function_name=config.function_name,
         invoked_function_arn=function_arn(config),

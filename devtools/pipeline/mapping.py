@@ -14,6 +14,7 @@ import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 __all__ = [
@@ -118,12 +119,15 @@ class DiscoveredHandler:
     config: MappingConfig
 
 
-def discover(app: Any, *, stage: str = "dev", **overrides: Any) -> list[DiscoveredHandler]:
+def discover(
+    app: Any, *, stage: str = "dev", module: ModuleType | None = None, **overrides: Any
+) -> list[DiscoveredHandler]:
     """The ``on_dynamodb_record`` handlers registered on the Chalice ``app``.
 
     Each handler is the module attribute Chalice names in ``handler_string`` (for example
-    ``app.handle_user_changes``), callable as ``handler(event, context)`` exactly as Lambda
-    calls it. ``overrides`` replace settings of every :class:`MappingConfig` (for example the
+    ``app.handle_user_changes``; Chalice always says ``app`` outside blueprints, so pass the
+    ``module`` that holds ``app`` when it is not importable as ``app``), callable as
+    ``handler(event, context)`` exactly as Lambda calls it. ``overrides`` replace settings of every :class:`MappingConfig` (for example the
     stream ARN, or ``report_batch_item_failures``); ``None`` values are ignored.
     """
     from chalice.app import DynamoDBEventConfig  # deferred: only discovery needs Chalice
@@ -133,7 +137,8 @@ def discover(app: Any, *, stage: str = "dev", **overrides: Any) -> list[Discover
         if not isinstance(source, DynamoDBEventConfig):
             continue
         module_name, _, attribute = source.handler_string.rpartition(".")
-        handler = getattr(importlib.import_module(module_name), attribute)
+        holder = module if module is not None and module_name == "app" else None
+        handler = getattr(holder or importlib.import_module(module_name), attribute)
         config = MappingConfig(
             function_name=f"{app.app_name}-{stage}-{source.name}",
             stream_arn=overrides.get("stream_arn") or source.stream_arn,

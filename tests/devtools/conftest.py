@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from devtools.emulator import Emulator
+from devtools.emulator import Emulator, Stack
 from devtools.pipeline import MappingConfig, MemoryCheckpoints, Poller, Progress, SqsDestination
 from devtools.pipeline.checkpoints import CheckpointStore
 
@@ -23,6 +23,19 @@ from devtools.pipeline.checkpoints import CheckpointStore
 def emulator() -> Iterator[Emulator]:
     with Emulator() as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def users_stack(emulator: Emulator) -> Stack:
+    """infra/users-table.yaml, created once per session (unique names)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Tried to parse")
+        return emulator.create_stack(
+            f"users-{uuid.uuid4().hex[:8]}",
+            parameters={"UsersTableName": f"Users-{uuid.uuid4().hex[:8]}"},
+        )
 
 
 @dataclass

@@ -1,0 +1,182 @@
+"""``make demo``, ``make run`` and the poller's command line, run as a person runs them.
+
+Each test starts a real process. The one-shot demo must exit 0 after showing the changes and
+the emails; the serving demo must process a change written with the AWS CLI and stop cleanly
+on Ctrl-C (SIGINT); the poller command must do the same against a given endpoint and stream.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devtools.emulator import FAKE_CREDENTIALS, Emulator
+from tests.devtools.conftest import StreamTable
+
+ROOT = Path(__file__).resolve().parents[2]
+AWS_CLI = Path(sys.executable).parent / "aws"
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+    env.update(FAKE_CREDENTIALS)
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra)
+    return env
+
+
+class Running:
+    """A process whose stdout lines are collected as they come."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 60) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                if self.process.poll() is not None and self.lines.empty():
+                    break
+                continue
+            self.seen.append(line)
+            if predicate(line):
+                return line
+        stderr = self.process.stderr.read() if self.process.poll() is not None else ""  # type: ignore[union-attr]
+        raise AssertionError(f"not seen; output so far: {self.seen[-20:]}\n{stderr}")
+
+    def interrupt(self, timeout: float = 30) -> int:
+        self.process.send_signal(signal.SIGINT)
+        code = self.process.wait(timeout)
+        while not self.lines.empty():
+            self.seen.append(self.lines.get())
+        return code
+
+
+@pytest.fixture
+def running() -> Iterator[Callable[..., Running]]:
+    started: list[Running] = []
+
+    def start(args: list[str], env: dict[str, str]) -> Running:
+        started.append(Running(args, env))
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.process.poll() is None:
+            process.process.kill()
+            process.process.wait()
+
+
+def _json(line: str) -> dict[str, Any]:
+    try:
+        value = json.loads(line)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def test_make_demo_shows_every_change_and_each_welcome_email_and_exits_0():
+    result = subprocess.run(
+        [sys.executable, "-m", "devtools.demo"],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    for change in ("INSERT id=ada", "MODIFY id=ada", "REMOVE id=grace", "REMOVE id=temp"):
+        assert f"captured {change}" in out.replace("  ", " ").replace("  ", " ")
+    assert "(Time to Live expiry)" in out
+    assert "Welcome emails accepted by the emulator's SES: 4" in out
+    for user in ("ada", "grace", "linus", "temp"):
+        assert out.count(f"to {user}@example.com from welcome@example.com") == 1
+    assert "Demo complete" in out
+    logged = [_json(line) for line in out.splitlines() if line.startswith("{")]
+    events = [line["event"] for line in logged if line.get("message") in ("change", "ttl_expiry")]
+    assert events == [
+        "INSERT",
+        "INSERT",
+        "MODIFY",
+        "REMOVE",
+        "INSERT",
+        "INSERT",
+        "INSERT",
+        "REMOVE",
+    ]
+
+
+def test_make_run_serves_a_change_written_with_the_aws_cli_until_ctrl_c(running):
+    demo = running(
+        [sys.executable, "-m", "devtools.demo", "--serve", "--port", "0", "--json"], _env()
+    )
+    serving = _json(demo.wait_for(lambda line: _json(line).get("kind") == "serving"))
+    url, table = serving["endpoint_url"], serving["table"]
+    assert url.startswith("http://127.0.0.1:")
+    user = f"cli-{uuid.uuid4().hex[:6]}"
+    item = {"id": {"S": user}, "email": {"S": f"{user}@example.com"}, "name": {"S": "Cli"}}
+    subprocess.run(
+        [
+            *(str(AWS_CLI), "dynamodb", "put-item", "--endpoint-url", url),
+            *("--region", "us-east-1", "--table-name", table, "--item", json.dumps(item)),
+        ],
+        env=_env(AWS_DEFAULT_REGION="us-east-1"),
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    demo.wait_for(lambda line: _json(line).get("message") == "welcome_email_sent")
+    email = _json(demo.wait_for(lambda line: _json(line).get("kind") == "email"))
+    assert email["to"] == [f"{user}@example.com"]
+    assert demo.interrupt() == 0
+    summaries = [_json(line) for line in demo.seen if _json(line).get("kind") == "summary"]
+    assert summaries[-1]["stats"]["records_handled"] == 1
+
+
+def test_the_poller_command_reads_any_endpoint_and_prints_json_lines(
+    running, emulator: Emulator, table: StreamTable
+):
+    table.put_many(2, prefix="cli")
+    poller = running(
+        [
+            *(sys.executable, "-m", "devtools.poller", "--endpoint-url", emulator.endpoint_url),
+            *("--stream-arn", table.stream_arn, "--starting-position", "TRIM_HORIZON", "--json"),
+            *("--poll-interval", "0.05", "--on-failure", table.queue_arn),
+        ],
+        _env(AWS_DEFAULT_REGION="us-east-1"),
+    )
+    batch = _json(poller.wait_for(lambda line: _json(line).get("kind") == "batch", timeout=90))
+    assert batch["source"] == "poller"
+    assert batch["records"] == 2
+    assert batch["outcome"] == "ok"
+    assert poller.interrupt() == 0
+    [summary] = [_json(line) for line in poller.seen if _json(line).get("kind") == "summary"]
+    assert summary["stats"]["records_handled"] == 2
+    start = next(_json(line) for line in poller.seen if _json(line).get("kind") == "start")
+    assert start["on_failure_destination"] == table.queue_arn
