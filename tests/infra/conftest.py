@@ -16,6 +16,8 @@ from typing import Any
 import boto3
 import pytest
 from moto.server import ThreadedMotoServer
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE_TEMPLATE = ROOT / "infra" / "users-table.yaml"
@@ -70,6 +72,11 @@ class Packaged:
     def zip_path(self) -> Path:
         return self.directory / "deployment.zip"
 
+    @property
+    def transformed_path(self) -> Path:
+        """Where the ``transformed`` fixture writes the template after the SAM transform."""
+        return self.directory / "transformed.json"
+
     def template(self) -> dict[str, Any]:
         loaded: dict[str, Any] = json.loads(self.template_path.read_text(encoding="utf-8"))
         return loaded
@@ -86,3 +93,28 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
         text=True,
     )
     return Packaged(directory)
+
+
+# Offline stand-in for the IAM lookup the transform makes when a function names managed
+# policies (this stack names none: its role is written out in infra/consumer.yaml).
+MANAGED_POLICIES = {
+    "AWSLambdaBasicExecutionRole": (
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    ),
+}
+
+
+@pytest.fixture(scope="session")
+def transformed(packaged: Packaged) -> dict[str, Any]:
+    """The template after the SAM transform, as CloudFormation would expand it."""
+    uploaded = packaged.template()
+    # `aws cloudformation package` replaces the local CodeUri with the uploaded S3 object.
+    uploaded["Resources"]["HandleUserChanges"]["Properties"]["CodeUri"] = "s3://bucket/code.zip"
+    translator = Translator(
+        managed_policy_map=MANAGED_POLICIES,
+        sam_parser=Parser(),
+        boto_session=boto3.Session(region_name="us-east-1"),
+    )
+    expanded: dict[str, Any] = translator.translate(uploaded, parameter_values={})
+    packaged.transformed_path.write_text(json.dumps(expanded, indent=1))
+    return expanded
