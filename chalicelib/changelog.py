@@ -10,20 +10,24 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from chalicelib.records import Change
-from chalicelib.redaction import Redactor, scrub_text
+from chalicelib.redaction import REDACTED, Redactor, scrub_text
 
 __all__ = ["ChangeLog", "json_default", "make_logger"]
 
 LOGGER_NAME = "users_stream"
 
 
+def _json_number(value: Decimal) -> int | str:
+    # Exact: integers as JSON numbers when they fit a double exactly, others as text.
+    if value == value.to_integral_value() and abs(value) < 2**53:
+        return int(value)
+    return str(value)
+
+
 def json_default(value: Any) -> Any:
     """JSON for the Python values a decoded image holds."""
     if isinstance(value, Decimal):
-        # Exact: integers as JSON numbers when they fit a double exactly, others as text.
-        if value == value.to_integral_value() and abs(value) < 2**53:
-            return int(value)
-        return str(value)
+        return _json_number(value)
     if isinstance(value, bytes | bytearray):
         return b64encode(value).decode("ascii")
     if isinstance(value, set | frozenset):
@@ -48,6 +52,43 @@ def _dumps(entry: dict[str, Any]) -> str:
             if line_break in text:
                 text = text.replace(line_break, escaped)
     return text
+
+
+def _plain_map(image: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
+    """A decoded map as plain JSON values, its attributes named in ``hidden`` redacted.
+
+    The same text as redacting (:class:`~chalicelib.redaction.Redactor`) and then encoding
+    with :func:`json_default`, in one walk: the encoder then never calls back into Python.
+    """
+    out: dict[str, Any] = {}
+    for name, value in image.items():
+        kind = type(value)
+        if name in hidden:
+            out[name] = REDACTED
+        elif kind is str or kind is bool or value is None:
+            out[name] = value
+        elif kind is Decimal:
+            out[name] = _json_number(value)
+        elif kind is dict:
+            out[name] = _plain_map(value, hidden)
+        else:
+            out[name] = _plain(value, hidden)
+    return out
+
+
+def _plain(value: Any, hidden: frozenset[str]) -> Any:
+    kind = type(value)
+    if kind is dict:
+        return _plain_map(value, hidden)
+    if kind is list:
+        return [_plain(item, hidden) for item in value]
+    if kind is Decimal:
+        return _json_number(value)
+    if kind is set or kind is frozenset:
+        return [_plain(item, hidden) for item in sorted(value, key=str)]
+    if kind is bytes:
+        return b64encode(value).decode("ascii")
+    return value  # str, bool, None; anything unusual is left to json_default, as before
 
 
 class _StdoutHandler(logging.StreamHandler[TextIO]):
@@ -93,21 +134,22 @@ class ChangeLog:
         if not self._logger.isEnabledFor(logging.INFO):
             return
         changes = change.changed_attributes
-        redact = self._redact
+        hidden = self._redact.names
+        old, new = change.old_image, change.new_image
         entry: dict[str, Any] = {
             "level": "INFO",
             "message": "ttl_expiry" if change.is_ttl_expiry else "change",
             "event": change.event_name,
             "table": change.table_name,
-            "keys": redact(change.keys),
+            "keys": _plain_map(change.keys, hidden),
             "sequence_number": change.sequence_number,
             "event_id": change.event_id,
             "created": change.approximate_creation_time.isoformat(),
             "size_bytes": change.size_bytes,
             "ttl_expiry": change.is_ttl_expiry,
             "changed": None if changes is None else changes.names,
-            "old_image": redact(change.old_image),
-            "new_image": redact(change.new_image),
+            "old_image": None if old is None else _plain_map(old, hidden),
+            "new_image": None if new is None else _plain_map(new, hidden),
         }
         self._logger.info(scrub_text(_dumps(entry)))
 
