@@ -19,6 +19,7 @@ export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
 build() {
     local out=${1:-build}
     mkdir -p "$out"
+    out=$(cd "$out" && pwd)  # Chalice resolves paths from the staged project directory
     rm -f "$out/sam.json" "$out/deployment.zip" "$out/merge-template.json" "$out/packaged.yaml"
     # Chalice zips all of chalicelib/, bytecode included: package a clean copy instead.
     STAGED=$(mktemp -d "${TMPDIR:-/tmp}/users-stream-package.XXXXXX")

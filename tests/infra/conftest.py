@@ -86,7 +86,9 @@ class Packaged:
 def packaged(tmp_path_factory: pytest.TempPathFactory) -> Packaged:
     directory = tmp_path_factory.mktemp("package")
     subprocess.run(
-        ["bash", str(ROOT / "infra" / "package.sh"), "build", str(directory)],
+        # A relative output path, as `make package` passes (build): the script must cope.
+        ["bash", "infra/package.sh", "build", os.path.relpath(directory, ROOT)],
+        cwd=ROOT,
         env={**os.environ, "BIN": str(BIN)},
         check=True,
         capture_output=True,
