@@ -187,10 +187,21 @@ class Change:
             return None if old is None else AttributeChanges((), tuple(sorted(old)), ())
         if old is None or new is None:
             return None
+        # Identical DynamoDB JSON decodes to the same value: compared in C, most attributes of
+        # a MODIFY are settled without looking at their decoded values (a valid image holds no
+        # number where True or 1 could compare equal across types).
+        body = self._raw["dynamodb"]
+        raw_old, raw_new = body["OldImage"], body["NewImage"]
         return AttributeChanges(
             tuple(sorted(new.keys() - old.keys())),
             tuple(sorted(old.keys() - new.keys())),
-            tuple(sorted(k for k in new.keys() & old.keys() if not _same(new[k], old[k]))),
+            tuple(
+                sorted(
+                    k
+                    for k in new.keys() & old.keys()
+                    if raw_new[k] != raw_old[k] and not _same(new[k], old[k])
+                )
+            ),
         )
 
     def __repr__(self) -> str:
