@@ -18,13 +18,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import logging
 import os
 import signal
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -364,9 +362,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     previous = signal.signal(signal.SIGINT, interrupt)
     previous_term = signal.signal(signal.SIGTERM, interrupt)
-    # moto warns about each resource type its CloudFormation lacks; the demo reports them itself.
-    warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto")
-    logging.getLogger("moto").setLevel(logging.ERROR)
     port = args.port if args.port is not None else (DEFAULT_PORT if args.serve else 0)
     emulator = Emulator(port=port)
     try:

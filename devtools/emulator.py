@@ -18,13 +18,15 @@ queues and sent emails. Tests give every resource a unique name for that reason.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import logging
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,6 +191,12 @@ class Emulator:
         timeout: float = 60.0,
     ) -> Stack:
         """Create ``template`` as stack ``name`` through CloudFormation; wait for completion."""
+        with _unsupported_resources_quiet():  # Stack.skipped names them instead
+            return self._create_stack(name, template, parameters, timeout)
+
+    def _create_stack(
+        self, name: str, template: Path, parameters: Mapping[str, str] | None, timeout: float
+    ) -> Stack:
         cloudformation = self.client("cloudformation")
         body = template.read_text(encoding="utf-8")
         given = {"DeletionProtection": "false", **(parameters or {})}
@@ -292,6 +300,20 @@ class Emulator:
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             **FAKE_CREDENTIALS,
         }
+
+
+@contextlib.contextmanager
+def _unsupported_resources_quiet() -> Iterator[None]:
+    """Silence moto's warning and log line for each resource type it cannot create."""
+    moto_logger = logging.getLogger("moto")
+    level = moto_logger.level
+    moto_logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto")
+            yield
+    finally:
+        moto_logger.setLevel(level)
 
 
 def _template_resources(body: str) -> dict[str, Any]:

@@ -28,14 +28,10 @@ def emulator() -> Iterator[Emulator]:
 @pytest.fixture(scope="session")
 def users_stack(emulator: Emulator) -> Stack:
     """infra/users-table.yaml, created once per session (unique names)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Tried to parse")
-        return emulator.create_stack(
-            f"users-{uuid.uuid4().hex[:8]}",
-            parameters={"UsersTableName": f"Users-{uuid.uuid4().hex[:8]}"},
-        )
+    return emulator.create_stack(
+        f"users-{uuid.uuid4().hex[:8]}",
+        parameters={"UsersTableName": f"Users-{uuid.uuid4().hex[:8]}"},
+    )
 
 
 @dataclass

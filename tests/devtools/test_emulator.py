@@ -10,8 +10,6 @@ import pytest
 
 from devtools.emulator import Emulator, EmulatorError, Stack, TtlSweeper
 
-pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse")
-
 
 @pytest.fixture
 def stack(users_stack: Stack) -> Stack:
