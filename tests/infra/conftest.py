@@ -15,9 +15,10 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
+
+from devtools.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLE_TEMPLATE = ROOT / "infra" / "users-table.yaml"
@@ -26,14 +27,9 @@ BIN = Path(sys.executable).parent
 
 @pytest.fixture(scope="module")
 def moto_endpoint() -> Iterator[str]:
-    """The URL of a fresh moto server bound to 127.0.0.1 on an ephemeral port."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    """The URL of a fresh moto server (the local pipeline's emulator) on 127.0.0.1, port 0."""
+    with Emulator() as emulator:
+        yield emulator.endpoint_url
 
 
 def create_table_stack(endpoint: str, **parameters: str) -> dict[str, str]:
