@@ -21,6 +21,7 @@ from typing import Any, TypedDict
 
 from chalicelib.errors import BatchFailedError, RecordError
 from chalicelib.records import Change
+from chalicelib.redaction import scrub_text
 
 __all__ = ["BatchResponse", "process_batch", "records_of"]
 
@@ -70,7 +71,7 @@ def process_batch(
             # Change() raises only RecordError; were it ever not to, the record has no sequence
             # number to report and the whole batch fails, still with the documented error.
             error = RecordError(
-                f"{type(exc).__name__}: {exc}",
+                f"{type(exc).__name__}: {scrub_text(str(exc))}",
                 index=index,
                 sequence_number=None if change is None else change.sequence_number,
                 event_id=None if change is None else change.event_id,

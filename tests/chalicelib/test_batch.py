@@ -224,3 +224,16 @@ def test_handled_records_are_exactly_the_prefix_before_the_failure(
             assert caught.value.error.sequence_number is None
 
     assert handler.handled == in_order[:position]
+
+
+def test_a_handler_error_quoting_an_address_is_reported_without_it():
+    stream = FakeStream()
+    event = stream.event([stream.insert({"id": "u1"})])
+
+    def fail(change):
+        raise RuntimeError("SES said: ann@example.com is not verified")
+
+    with pytest.raises(BatchFailedError) as caught:
+        process_batch(event, fail, report_failures=False)
+    assert "ann@example.com" not in str(caught.value)
+    assert "<email>" in str(caught.value)
