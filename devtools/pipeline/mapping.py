@@ -127,8 +127,9 @@ def discover(
     Each handler is the module attribute Chalice names in ``handler_string`` (for example
     ``app.handle_user_changes``; Chalice always says ``app`` outside blueprints, so pass the
     ``module`` that holds ``app`` when it is not importable as ``app``), callable as
-    ``handler(event, context)`` exactly as Lambda calls it. ``overrides`` replace settings of every :class:`MappingConfig` (for example the
-    stream ARN, or ``report_batch_item_failures``); ``None`` values are ignored.
+    ``handler(event, context)`` exactly as Lambda calls it. ``overrides`` replace settings of
+    every :class:`MappingConfig` (for example the stream ARN, or
+    ``report_batch_item_failures``); ``None`` values are ignored.
     """
     from chalice.app import DynamoDBEventConfig  # deferred: only discovery needs Chalice
 
