@@ -10,7 +10,7 @@ import os
 
 _SANDBOX = {
     "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - not a secret: moto's fake credentials
+    "AWS_SECRET_ACCESS_KEY": "testing",  # moto's fake credentials, not a secret
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_REGION": "us-east-1",
