@@ -11,7 +11,6 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from chalicelib.adapters.ledger import (
     DONE,
@@ -23,7 +22,8 @@ from chalicelib.adapters.ledger import (
 from chalicelib.errors import BatchFailedError, RecordError, TransientError
 from chalicelib.reactions import welcome_key
 from chalicelib.service import UsersStream
-from devtools.faults import LEDGER_THROTTLE, Fault, FaultyClient, scripted
+from devtools.emulator import Emulator
+from devtools.faults import LEDGER_THROTTLE, Fault, FaultyClient, Process, scripted
 from devtools.stream_events import FakeStream
 from infra.cfn import load_template
 
@@ -34,13 +34,8 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
+    with Emulator() as emulator:  # moto's server on 127.0.0.1, an ephemeral port
+        yield emulator.endpoint_url
 
 
 class Clock:
@@ -114,17 +109,10 @@ class Crash(BaseException):
     """The process dies: nothing after this point reaches DynamoDB."""
 
 
-class DyingClient:
-    """The real client until the process 'dies'; from then on every call fails."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.dead = False
-
-    def __getattr__(self, name: str) -> Any:
-        if self.dead:
-            raise ConnectionError("process is gone")
-        return getattr(self.inner, name)
+def dying(dynamodb: Any) -> tuple[Process, FaultyClient]:
+    """A client of a process that can die: from then on every call fails."""
+    process = Process(1)
+    return process, FaultyClient(dynamodb, lambda _method: process.check())
 
 
 def test_performs_once_then_marks_done(make_ledger, dynamodb, table, clock):
@@ -177,14 +165,14 @@ def test_a_failed_action_releases_the_claim_and_propagates(make_ledger, dynamodb
 
 
 def test_a_claim_left_by_a_crash_is_retaken_after_its_lease(make_ledger, dynamodb, table, clock):
-    dying = DyingClient(dynamodb)
+    process, client = dying(dynamodb)
 
     def send_then_die() -> str:
-        dying.dead = True
+        process.dead = True
         raise Crash
 
     with pytest.raises(Crash):
-        make_ledger(dying, lease_seconds=120).once("welcome#u1", send_then_die)
+        make_ledger(client, lease_seconds=120).once("welcome#u1", send_then_die)
     stored = entry(dynamodb, table, "welcome#u1")
     assert stored is not None
     assert stored["state"] == {"S": IN_PROGRESS}
@@ -208,16 +196,16 @@ def test_the_one_duplicate_window_is_a_crash_between_send_and_done_mark(
 ):
     """SES accepted the email, then the process died before writing ``done``: once the lease
     runs out, a retry sends again. This is the documented window; nothing else duplicates."""
-    dying = DyingClient(dynamodb)
+    process, client = dying(dynamodb)
     sends: list[str] = []
 
     def send_and_lose_the_ledger() -> str:
         sends.append("first")
-        dying.dead = True
+        process.dead = True
         return "msg-1"
 
     # The done mark cannot be written; the side effect happened, so the call still succeeds.
-    assert make_ledger(dying).once("welcome#u1", send_and_lose_the_ledger) == "msg-1"
+    assert make_ledger(client).once("welcome#u1", send_and_lose_the_ledger) == "msg-1"
 
     def resend(label: str) -> Callable[[], str]:
         def send() -> str:
