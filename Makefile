@@ -12,7 +12,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cat requirements-checkov.loc
 export AWS_DEFAULT_REGION ?= us-east-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo run test lint typecheck unit package bench faults lock clean checkov checkov-setup
+.PHONY: setup demo run test lint typecheck unit package bench faults audit lock clean checkov checkov-setup
 
 $(STAMP): requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,13 @@ checkov: package checkov-setup  ## scan the deployable template with checkov (of
 
 bench: setup  ## benchmarks against boto3 and Powertools; writes docs/benchmarks.md
 	$(BIN)/python -m benchmarks
+
+faults: setup  ## the full fault-injection run on the local pipeline (5,000 changes, seeded)
+	$(BIN)/python -m devtools.faults
+
+audit: setup  ## bandit on the shipped code; pip-audit on the pinned lock (needs PyPI's JSON API)
+	$(BIN)/bandit -q -r app.py chalicelib
+	$(BIN)/pip-audit --strict --no-deps --progress-spinner off -r requirements-dev.lock
 
 lock:  ## re-resolve requirements-dev.txt into requirements-dev.lock
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
