@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalicelib.errors import ConfigurationError
 
@@ -44,8 +44,9 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class StreamSettings:
+# NamedTuple rather than a dataclass: immutable and compared by value all the same, without
+# importing dataclasses (and inspect) or compiling generated methods at every cold start.
+class StreamSettings(NamedTuple):
     """The event source settings, read once at import (Chalice registers them then)."""
 
     stream_arn: str
@@ -66,8 +67,7 @@ class StreamSettings:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
+class Settings(NamedTuple):
     """What the handler reads on every invocation (cheap; lets tests change it per call)."""
 
     sender: str
