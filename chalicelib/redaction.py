@@ -16,12 +16,18 @@ __all__ = ["REDACTED", "Redactor", "scrub_text"]
 REDACTED = "***"
 # The local part may be empty or quoted ("a b"@x.org): whatever precedes the @, the address
 # is gone once the @ and its domain are masked. An apostrophe is a valid local-part character.
-_EMAIL = re.compile(r"[^\s\"<>(),;:@\\]*@[^\s\"'<>(),;:@\\]+")
+# A backslash escape (JSON's \n, \", \u001f) is matched first and kept whole: a mask starting
+# inside one would leave "\<email>" behind, which is not JSON.
+_EMAIL = re.compile(r"(\\u[0-9a-fA-F]{4}|\\.)|[^\s\"<>(),;:@\\]*@[^\s\"'<>(),;:@\\]+")
+
+
+def _mask(match: re.Match[str]) -> str:
+    return match.group(1) or "<email>"
 
 
 def scrub_text(text: str) -> str:
-    """Mask every email-address-shaped run in ``text``."""
-    return _EMAIL.sub("<email>", text) if "@" in text else text
+    """Mask every email-address-shaped run in ``text`` (JSON escapes are left intact)."""
+    return _EMAIL.sub(_mask, text) if "@" in text else text
 
 
 class Redactor:
