@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from chalicelib.errors import PermanentEmailError
 
@@ -22,8 +21,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")  # C0, DEL, C1 (NEL)
 MAX_NAME = 100
 
 
-@dataclass(frozen=True, slots=True)
-class EmailMessage:
+class EmailMessage(NamedTuple):  # not a dataclass: importing dataclasses costs cold start
     sender: str
     recipient: str
     subject: str
