@@ -31,24 +31,35 @@ class Timing:
         return statistics.median(self.samples)
 
 
-def time_once(run: Callable[[], object]) -> float:
+Clock = Callable[[], float]
+
+
+def time_once(run: Callable[[], object], clock: Clock = time.perf_counter) -> float:
     """Seconds one call of ``run`` takes, with the garbage collector off (collected before)."""
     gc.collect()
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        start = time.perf_counter()
+        start = clock()
         run()
-        return time.perf_counter() - start
+        return clock() - start
     finally:
         if was_enabled:
             gc.enable()
 
 
 def compare(
-    contenders: Mapping[str, Callable[[], object]], *, rounds: int, warmup: int = 1
+    contenders: Mapping[str, Callable[[], object]],
+    *,
+    rounds: int,
+    warmup: int = 1,
+    clock: Clock = time.perf_counter,
 ) -> dict[str, Timing]:
-    """Time every contender ``rounds`` times, interleaved; ``warmup`` untimed calls first."""
+    """Time every contender ``rounds`` times, interleaved; ``warmup`` untimed calls first.
+
+    ``clock`` is wall time by default; ``time.thread_time`` leaves out the time other
+    processes took the CPU away (useful on a busy machine, where it is steadier).
+    """
     names = list(contenders)
     for name in names:
         for _ in range(warmup):
@@ -57,5 +68,5 @@ def compare(
     for round_number in range(rounds):
         shift = round_number % len(names)
         for name in names[shift:] + names[:shift]:
-            samples[name].append(time_once(contenders[name]))
+            samples[name].append(time_once(contenders[name], clock))
     return {name: Timing(tuple(values)) for name, values in samples.items()}

@@ -1,0 +1,286 @@
+"""Run the benchmarks and write docs/benchmarks.md and the decode plot.
+
+    python -m benchmarks            # every figure (a few minutes); writes docs/
+    python -m benchmarks --quick    # fewer rounds and runs; prints, writes nothing
+    python -m benchmarks --only decode,handler --no-write
+
+Figures: ``decode`` (1), ``handler`` (2), ``coldstart`` (3, with ``package``, 5), ``emails``
+(4), ``pipeline`` (6). Every ratio is taken between contenders measured in the same process
+and run; see each module for what exactly is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks import decode, handler
+from benchmarks.report import Report, Row, plot_scaling
+from benchmarks.timing import Clock, compare
+from benchmarks.workload import NO_INSERT_MIX, Workload, max_batch, sized_batch
+
+FIGURES = ("decode", "handler", "coldstart", "emails", "pipeline")
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+PLOT = "benchmark-decode.png"
+
+
+@dataclass(frozen=True)
+class Plan:
+    rounds: int  # timed rounds per contender (in-process figures)
+    coldstart_runs: int  # fresh processes per app and mode
+    scaling_sizes: tuple[int, ...]
+    pipeline_records: int
+    pipeline_latency_samples: int
+    clock: Clock
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.1f} ms"
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:,.1f} us"
+
+
+def run_decode(report: Report, plan: Plan, batch: Workload) -> None:
+    records = len(batch.records)
+    print(f"figure 1: decode every image, max batch of {records} records", flush=True)
+    runs = {name: make(batch.event) for name, make in decode.CONTENDERS.items()}
+    timings = compare(runs, rounds=plan.rounds, clock=plan.clock)
+    ours = timings["users-stream"].best
+    for name, target in (("boto3", 0.5), ("Powertools", 0.33)):
+        theirs = timings[name].best
+        report.add(
+            Row(
+                f"1. Decode every image, {records:,} records (6 MB)",
+                _ms(ours),
+                f"{name} {_ms(theirs)}",
+                ours / theirs,
+                target,
+            )
+        )
+    sizes = [*plan.scaling_sizes, records]
+    curve: dict[str, list[float]] = {name: [] for name in decode.CONTENDERS}
+    lines = ["| Records | " + " | ".join(curve) + " |", "|---|" + "---|" * len(curve)]
+    for size in sizes:
+        event = batch.event if size == records else sized_batch(size).event
+        if size == records:
+            result = timings
+        else:
+            contenders = {name: make(event) for name, make in decode.CONTENDERS.items()}
+            result = compare(contenders, rounds=plan.rounds, clock=plan.clock)
+        for name in curve:
+            curve[name].append(result[name].best)
+        lines.append(f"| {size:,} | " + " | ".join(_ms(result[name].best) for name in curve) + " |")
+    report.section(
+        "1. Decoding",
+        f"""
+Every `Keys`, `NewImage` and `OldImage` of the batch decoded to Python values; best of
+{plan.rounds} interleaved rounds, garbage collector off while timed. boto3's
+`TypeDeserializer` cannot read the base64 text stream events carry, so it runs as a subclass
+whose `_deserialize_b` base64-decodes first: the conversion is inside the timed region.
+Powertools' `DynamoDBStreamEvent` leaves binary as base64 text (less work than the others).
+The 6 MB batch holds {batch.counts()} records ({batch.payload_bytes:,} bytes of JSON).
+
+{chr(10).join(lines)}
+""",
+    )
+    report.scaling = (sizes, curve)
+
+
+def run_handler(report: Report, plan: Plan, batch: Workload) -> None:
+    records = len(batch.records)
+    print(f"figure 2: whole handler, {records} MODIFY/REMOVE records", flush=True)
+    with handler.devnull() as sink:
+        runs = {name: make(batch.event, sink) for name, make in handler.CONTENDERS.items()}
+        timings = compare(runs, rounds=plan.rounds, clock=plan.clock)
+    ours, theirs = timings["users-stream"].best, timings["Powertools"].best
+    report.add(
+        Row(
+            f"2. Whole handler, {records:,} MODIFY/REMOVE records, per record",
+            _us(ours / records),
+            f"Powertools BatchProcessor {_us(theirs / records)}",
+            ours / theirs,
+            0.5,
+        )
+    )
+    report.section(
+        "2. The whole handler",
+        f"""
+`UsersStream(environ=..., log_stream=...).handle(event)` - the call the Chalice handler makes
+with `event.to_dict()` - against Powertools' `BatchProcessor(EventType.DynamoDBStreams)` and
+`process_partial_response` running an equivalent record handler (decode keys and both
+images, the changed attribute names, the same redaction, one JSON line with the same fields
+and the same JSON conventions, addresses masked). Both log at INFO through a stdlib
+`StreamHandler` to `os.devnull`. The batch is {records:,} records
+({batch.counts()}, {batch.payload_bytes:,} bytes); best of {plan.rounds} interleaved rounds:
+users-stream {_ms(ours)}, Powertools {_ms(theirs)} (medians {_ms(timings["users-stream"].median)}
+and {_ms(timings["Powertools"].median)}).
+""",
+    )
+
+
+def run_coldstart_and_package(report: Report, plan: Plan) -> None:
+    from benchmarks.coldstart import measure_cold_start
+    from benchmarks.deployment import PROJECT, build_bare_project, build_package
+
+    print("figures 3 and 5: chalice package, cold start", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench-package-") as scratch:
+        work = Path(scratch)
+        ours = build_package(PROJECT, work, "users-stream")
+        bare = build_package(build_bare_project(work), work, "bare")
+        batch = sized_batch(100, mix=NO_INSERT_MIX)
+        cold = measure_cold_start(
+            ours.unpacked, bare.unpacked, batch.event, runs=plan.coldstart_runs
+        )
+        ours_size, bare_size, ours_files = ours.size_bytes, bare.size_bytes, ours.files()
+    report.add(
+        Row(
+            "3. Cold start: import the app (as deployed)",
+            _ms(cold.app_import),
+            f"bare Chalice app {_ms(cold.bare_import)}",
+            cold.ratio,
+            1.5,
+        )
+    )
+    report.add(
+        Row(
+            "3. Cold start: import with precompiled bytecode",
+            _ms(cold.app_import_bytecode),
+            f"bare Chalice app {_ms(cold.bare_import_bytecode)}",
+            cold.ratio_bytecode,
+            1.5,
+        )
+    )
+    report.add(
+        Row(
+            f"3. First batch after import ({cold.batch_records} records)",
+            _ms(cold.first_batch),
+            f"same batch warm {_ms(cold.warm_batch)}",
+        )
+    )
+    report.add(
+        Row(
+            "5. Deployment zip (`chalice package`)",
+            f"{ours_size:,} bytes",
+            f"bare Chalice app {bare_size:,} bytes",
+        )
+    )
+    boto3 = "was imported (a defect)" if cold.boto3_imported else "was never imported"
+    report.section(
+        "3. Cold start",
+        f"""
+Each app is imported from its unpacked `chalice package` zip in a fresh `python -S -B`
+process (no site-packages: only the standard library and what the zip ships, as in Lambda),
+timed with `time.perf_counter` around `import app`; {plan.coldstart_runs} runs per app and
+mode, interleaved, median. "As deployed": the zip holds no bytecode and Lambda's read-only
+`/var/task` cannot cache any, so every module of the zip (Chalice's runtime included) is
+compiled at import. "Precompiled": both unpacked zips compiled with `compileall` first.
+users-stream imports {cold.modules_app} modules, the bare app {cold.modules_bare}.
+The first batch is {cold.batch_records} MODIFY/REMOVE records through the Chalice handler
+(`app.handle_user_changes(event, context)`) right after the import; boto3 {boto3}.
+""",
+    )
+    report.section(
+        "5. Deployment package",
+        f"""
+`chalice package` of a clean copy of the project (`infra.staging`: no `__pycache__`):
+{ours_size:,} bytes, {len(ours_files)} files ({", ".join(ours_files)}); a bare
+`chalice new-project` app: {bare_size:,} bytes. `requirements.txt` is empty: nothing is
+vendored, boto3 comes from the Lambda runtime.
+""",
+    )
+
+
+def run_emails(report: Report, plan: Plan) -> None:
+    if importlib.util.find_spec("benchmarks.emails") is None:
+        print("figure 4: benchmarks/emails.py not present yet - skipped", flush=True)
+        return
+    emails = importlib.import_module("benchmarks.emails")
+    emails.run(report, quick=plan.rounds < 10)
+
+
+def run_pipeline(report: Report, plan: Plan) -> None:
+    if importlib.util.find_spec("benchmarks.pipeline") is None:
+        print("figure 6: benchmarks/pipeline.py not present yet - skipped", flush=True)
+        return
+    from benchmarks.pipeline import measure_pipeline
+
+    print("figure 6: local pipeline (moto over HTTP -> poller -> handler)", flush=True)
+    figures = measure_pipeline(
+        records=plan.pipeline_records, latency_samples=plan.pipeline_latency_samples
+    )
+    for result in figures:
+        report.add(
+            Row(
+                f"6. Local pipeline, {result.handler} handler",
+                f"{result.records_per_second:,.0f} records/s",
+                f"latency median {result.latency_median_ms:.0f} ms, "
+                f"p99 {result.latency_p99_ms:.0f} ms",
+            )
+        )
+    report.section(
+        "6. The local pipeline",
+        "`benchmarks.pipeline.measure_pipeline`: the embedded emulator (moto over HTTP), the "
+        "poller and the handler. " + " ".join(f"`{result.line().strip()}`." for result in figures),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer rounds; write nothing")
+    parser.add_argument("--only", default=",".join(FIGURES), help="comma-separated figures")
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--cpu-clock",
+        action="store_true",
+        help="time in-process figures with thread CPU time (steadier on a busy machine)",
+    )
+    args = parser.parse_args(argv)
+    only = {name.strip() for name in args.only.split(",") if name.strip()}
+    unknown = only - set(FIGURES)
+    if unknown:
+        parser.error(f"unknown figures: {', '.join(sorted(unknown))}")
+    plan = Plan(
+        rounds=5 if args.quick else 15,
+        coldstart_runs=10 if args.quick else 40,
+        scaling_sizes=(10, 100, 1000) if args.quick else (10, 100, 300, 1000),
+        pipeline_records=200 if args.quick else 500,
+        pipeline_latency_samples=30 if args.quick else 100,
+        clock=time.thread_time if args.cpu_clock else time.perf_counter,
+    )
+    write = not (args.quick or args.no_write)
+    command = "python -m benchmarks" + (" " + " ".join(argv or sys.argv[1:])).rstrip()
+    report = Report(command=command)
+    started = time.perf_counter()
+    if "decode" in only:
+        run_decode(report, plan, max_batch())
+    if "handler" in only:
+        run_handler(report, plan, max_batch(mix=NO_INSERT_MIX))
+    if "coldstart" in only:
+        run_coldstart_and_package(report, plan)
+    if "emails" in only:
+        run_emails(report, plan)
+    if "pipeline" in only:
+        run_pipeline(report, plan)
+    print(f"\n{report.table()}\n\n({time.perf_counter() - started:.0f} s)")
+    if write:
+        DOCS.mkdir(exist_ok=True)
+        plot = None
+        if report.scaling is not None:
+            sizes, curve = report.scaling
+            plot_scaling(sizes, curve, DOCS / PLOT, "Decoding every image of a stream batch")
+            plot = PLOT
+        print(f"wrote {report.write(DOCS, plot)}" + (f" and docs/{PLOT}" if plot else ""))
+    failed = [row for row in report.rows if row.passed is False]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
