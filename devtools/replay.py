@@ -36,6 +36,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
+from chalicelib.redaction import scrub_text
 from devtools.pipeline.events import lambda_event, lambda_record
 from devtools.pipeline.invoke import Outcome, classify, invoke
 from devtools.pipeline.mapping import Handler, MappingConfig
@@ -275,7 +276,8 @@ class Replayer:
             failures += 1
             if failures >= self.attempts:
                 at = records[position]["dynamodb"]["SequenceNumber"]
-                why = outcome.error or "the handler reported it in batchItemFailures"
+                # The error is printed: mask any address in it, as the function's logs do.
+                why = scrub_text(outcome.error or "the handler reported it in batchItemFailures")
                 return position, f"record {at} failed {failures} time(s): {why}"
         return position, None
 

@@ -166,12 +166,12 @@ def test_an_exception_in_the_handler_is_a_failure(table, make_poller):
     give_up_on(table, make_poller, 3, "u0")
 
     def explode(event: dict[str, Any], context: Any) -> Any:
-        raise RuntimeError("SES is down")
+        raise RuntimeError("SES is down for ada@example.com")
 
     summary = replayer(table, Recorder(explode), attempts=1).run()
     (result,) = summary.results
     assert result.status == FAILED
-    assert "RuntimeError: SES is down" in result.detail
+    assert "RuntimeError: SES is down for <email>" in result.detail  # printed: no address
     assert len(peek(table)) == 1
 
 
