@@ -17,9 +17,14 @@ __all__ = ["ChangeLog", "json_default", "make_logger"]
 LOGGER_NAME = "users_stream"
 
 
+_DOUBLE_EXACT = Decimal(2**53)  # integers below this in size are exact as JSON numbers
+_MINUS_DOUBLE_EXACT = -_DOUBLE_EXACT
+
+
 def _json_number(value: Decimal) -> int | str:
-    # Exact: integers as JSON numbers when they fit a double exactly, others as text.
-    if value == value.to_integral_value() and abs(value) < 2**53:
+    # Exact: integers as JSON numbers when they fit a double exactly, others as text. The range
+    # is checked first: cheaper than to_integral_value, which overflows on huge exponents.
+    if _MINUS_DOUBLE_EXACT < value < _DOUBLE_EXACT and value == value.to_integral_value():
         return int(value)
     return str(value)
 
@@ -35,8 +40,12 @@ def json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
-_encode = json.JSONEncoder(
-    default=json_default, separators=(",", ":"), ensure_ascii=False, sort_keys=False
+_encode = json.JSONEncoder(  # check_circular: the entries are trees built here, never cyclic
+    default=json_default,
+    separators=(",", ":"),
+    ensure_ascii=False,
+    sort_keys=False,
+    check_circular=False,
 ).encode
 # JSON leaves these raw, but many log tools split lines on them: a user's text must not be able
 # to start a new log line. (Control characters below U+0020 are escaped by JSON already.)
@@ -67,12 +76,39 @@ def _plain_map(image: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
             out[name] = REDACTED
         elif kind is str or kind is bool or value is None:
             out[name] = value
-        elif kind is Decimal:
-            out[name] = _json_number(value)
+        elif kind is Decimal:  # _json_number, inline: the most common value that needs work
+            if _MINUS_DOUBLE_EXACT < value < _DOUBLE_EXACT and value == value.to_integral_value():
+                out[name] = int(value)
+            else:
+                out[name] = str(value)
         elif kind is dict:
             out[name] = _plain_map(value, hidden)
         else:
             out[name] = _plain(value, hidden)
+    return out
+
+
+def _plain_update(
+    new: dict[str, Any], plain_old: dict[str, Any], body: Any, hidden: frozenset[str]
+) -> dict[str, Any]:
+    """:func:`_plain_map` of the new image of an update, given the old image's.
+
+    A map or list attribute whose stream JSON is the same in both images (compared in C) has
+    the same plain value: the old image's is reused rather than walked again (a user's
+    profile, say, when only the login count changed).
+    """
+    raw_new, raw_old = body["NewImage"], body["OldImage"]
+    out: dict[str, Any] = {}
+    fresh: dict[str, Any] = {}
+    for name, value in new.items():
+        reusable = plain_old.get(name)
+        kind = type(reusable)
+        if (kind is dict or kind is list) and raw_new[name] == raw_old[name]:
+            out[name] = reusable
+        else:
+            out[name] = None  # keeps the new image's order; filled in below
+            fresh[name] = value
+    out.update(_plain_map(fresh, hidden))
     return out
 
 
@@ -85,7 +121,9 @@ def _plain(value: Any, hidden: frozenset[str]) -> Any:
     if kind is Decimal:
         return _json_number(value)
     if kind is set or kind is frozenset:
-        return [_plain(item, hidden) for item in sorted(value, key=str)]
+        return [
+            item if type(item) is str else _plain(item, hidden) for item in sorted(value, key=str)
+        ]
     if kind is bytes:
         return b64encode(value).decode("ascii")
     return value  # str, bool, None; anything unusual is left to json_default, as before
@@ -136,6 +174,13 @@ class ChangeLog:
         changes = change.changed_attributes
         hidden = self._redact.names
         old, new = change.old_image, change.new_image
+        plain_old = None if old is None else _plain_map(old, hidden)
+        if new is None:
+            plain_new = None
+        elif plain_old is None:
+            plain_new = _plain_map(new, hidden)
+        else:
+            plain_new = _plain_update(new, plain_old, change.raw["dynamodb"], hidden)
         entry: dict[str, Any] = {
             "level": "INFO",
             "message": "ttl_expiry" if change.is_ttl_expiry else "change",
@@ -148,8 +193,8 @@ class ChangeLog:
             "size_bytes": change.size_bytes,
             "ttl_expiry": change.is_ttl_expiry,
             "changed": None if changes is None else changes.names,
-            "old_image": None if old is None else _plain_map(old, hidden),
-            "new_image": None if new is None else _plain_map(new, hidden),
+            "old_image": plain_old,
+            "new_image": plain_new,
         }
         self._logger.info(scrub_text(_dumps(entry)))
 
