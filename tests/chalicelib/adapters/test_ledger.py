@@ -268,7 +268,11 @@ def test_ledger_throttling_fails_the_record_through_the_handler(make_ledger, dyn
         stream.insert({"id": "u2", "email": "two@example.com"}),
         stream.insert({"id": "u3", "email": "three@example.com"}),
     ]
-    env = {"WELCOME_EMAIL_SENDER": "hello@example.com", "REPORT_BATCH_ITEM_FAILURES": "true"}
+    env = {
+        "WELCOME_EMAIL_SENDER": "hello@example.com",
+        "REPORT_BATCH_ITEM_FAILURES": "true",
+        "EMAIL_CONCURRENCY": "1",  # the script below counts calls in record order
+    }
     client_calls = scripted({"put_item": [None, LEDGER_THROTTLE]})  # u1 claims, u2 throttled
     handler = UsersStream(
         environ=env,
