@@ -6,7 +6,9 @@ import json
 import logging
 import sys
 from base64 import b64encode
+from collections.abc import Callable
 from decimal import Decimal
+from functools import partial
 from typing import Any, TextIO
 
 from chalicelib.records import Change
@@ -165,6 +167,9 @@ class ChangeLog:
 
     def __init__(self, logger: logging.Logger, redactor: Redactor) -> None:
         self._logger = logger
+        # Set for the duration of a batch whose records finish in order (chalicelib.batch.
+        # InOrder.write): each line is handed to it, to be written when its record's turn comes.
+        self.route: Callable[[Callable[[], object]], object] | None = None
         self._redact = redactor
 
     def change(self, change: Change) -> None:
@@ -196,7 +201,7 @@ class ChangeLog:
             "old_image": plain_old,
             "new_image": plain_new,
         }
-        self._logger.info(scrub_text(_dumps(entry)))
+        self._write(logging.INFO, scrub_text(_dumps(entry)))
 
     def event(self, level: int, message: str, change: Change | None = None, **fields: Any) -> None:
         """A line about something the app did (email sent, skipped, rejected, a failure)."""
@@ -208,4 +213,10 @@ class ChangeLog:
             entry["event_id"] = change.event_id
             entry["keys"] = self._redact(change.keys)
         entry.update(fields)
-        self._logger.log(level, scrub_text(_dumps(entry)))
+        self._write(level, scrub_text(_dumps(entry)))
+
+    def _write(self, level: int, line: str) -> None:
+        if self.route is None:
+            self._logger.log(level, line)
+        else:
+            self.route(partial(self._logger.log, level, line))

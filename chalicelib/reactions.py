@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from chalicelib.batch import Deferred
 from chalicelib.changelog import ChangeLog
 from chalicelib.errors import ConfigurationError, PermanentEmailError
 from chalicelib.ports import EmailSender, Ledger
@@ -19,7 +20,12 @@ def welcome_key(user_id: object) -> str:
 
 
 class UserReactions:
-    """The change handler: one log line per change, a welcome email per new user."""
+    """The change handler: one log line per change, a welcome email per new user.
+
+    Called, it does everything at once. :meth:`start` does the same but leaves the email -
+    the ledger claim and the SES call, the slow part - to a :class:`~chalicelib.batch.Deferred`
+    that :func:`~chalicelib.batch.process_batch` runs alongside other records' emails.
+    """
 
     def __init__(
         self, log: ChangeLog, sender: EmailSender, ledger: Ledger, from_address: str
@@ -30,36 +36,51 @@ class UserReactions:
         self._from = from_address
 
     def __call__(self, change: Change) -> None:
+        email = self.start(change)
+        if email is not None:
+            email.finish(email.run())
+
+    def start(self, change: Change) -> Deferred | None:
+        """Log the change; for a new user, the welcome email still to send (or ``None``)."""
         self._log.change(change)
         if change.event_name == "INSERT":
-            self.welcome(change)
+            return self.welcome(change)
+        return None
 
-    def welcome(self, change: Change) -> None:
+    def welcome(self, change: Change) -> Deferred | None:
+        """Check and compose the welcome email of a new user; ``None`` when none is due."""
         item = change.new_image
         if item is None:  # KEYS_ONLY / OLD_IMAGE streams carry no new image to read
             self._log.event(logging.WARNING, "welcome_email_skipped", change, reason="no_image")
-            return
+            return None
         if user_email(item) is None:
             self._log.event(logging.INFO, "welcome_email_skipped", change, reason="no_email")
-            return
+            return None
         if not self._from:
             raise ConfigurationError("WELCOME_EMAIL_SENDER is not set")
         try:
             message = compose_welcome(item, self._from)
         except PermanentEmailError as exc:
             self._log.event(logging.ERROR, "welcome_email_rejected", change, reason=str(exc))
-            return
-        user_id = change.keys.get("id", item.get("id"))
+            return None
+        key = welcome_key(change.keys.get("id", item.get("id")))
+        sender, ledger, log = self._sender, self._ledger, self._log
 
         def send() -> str:
-            return self._sender.send(message)
+            return sender.send(message)
 
-        try:
-            message_id = self._ledger.once(welcome_key(user_id), send)
-        except PermanentEmailError as exc:
-            self._log.event(logging.ERROR, "welcome_email_rejected", change, reason=str(exc))
-            return
-        if message_id is None:
-            self._log.event(logging.INFO, "welcome_email_duplicate", change)
-        else:
-            self._log.event(logging.INFO, "welcome_email_sent", change, message_id=message_id)
+        def run() -> str | PermanentEmailError | None:  # on a worker thread
+            try:
+                return ledger.once(key, send)
+            except PermanentEmailError as exc:
+                return exc  # a rejection is an outcome, not a failure of the record
+
+        def finish(outcome: str | PermanentEmailError | None) -> None:  # in record order
+            if isinstance(outcome, PermanentEmailError):
+                log.event(logging.ERROR, "welcome_email_rejected", change, reason=str(outcome))
+            elif outcome is None:
+                log.event(logging.INFO, "welcome_email_duplicate", change)
+            else:
+                log.event(logging.INFO, "welcome_email_sent", change, message_id=outcome)
+
+        return Deferred(run, finish, key)

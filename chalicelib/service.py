@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from chalicelib.batch import BatchResponse, process_batch
+from chalicelib.batch import BatchResponse, InOrder, process_batch
 from chalicelib.changelog import ChangeLog, make_logger
 from chalicelib.errors import RecordError
 from chalicelib.ports import EmailSender, Ledger, NoLedger
@@ -23,10 +24,36 @@ from chalicelib.settings import Settings
 __all__ = ["UsersStream"]
 
 
-def default_sender() -> EmailSender:
+_CLIENTS = threading.Lock()  # boto3's default session is not thread-safe
+
+
+class LazyClient:
+    """A boto3 client made on first use, once, whichever thread asks first.
+
+    Emails go out from worker threads (EMAIL_CONCURRENCY), so the adapters' first calls can
+    come at the same moment; the connection pool is sized for that many at once.
+    """
+
+    def __init__(self, service: str, concurrency: int) -> None:
+        self._service = service
+        self._pool = max(10, concurrency)  # botocore's default is 10
+        self._client: Any = None
+
+    def __call__(self) -> Any:
+        with _CLIENTS:
+            if self._client is None:
+                import boto3  # deferred: a batch that sends no email never imports boto3
+                from botocore.config import Config
+
+                config = Config(max_pool_connections=self._pool)
+                self._client = boto3.client(self._service, config=config)  # type: ignore[call-overload]
+            return self._client
+
+
+def default_sender(settings: Settings) -> EmailSender:
     from chalicelib.adapters.ses import SesEmailSender
 
-    return SesEmailSender()
+    return SesEmailSender(client_factory=LazyClient("ses", settings.email_concurrency))
 
 
 def default_ledger(settings: Settings) -> Ledger:
@@ -34,7 +61,8 @@ def default_ledger(settings: Settings) -> Ledger:
         return NoLedger()
     from chalicelib.adapters.ledger import DynamoDBLedger
 
-    return DynamoDBLedger(settings.ledger_table)
+    client = LazyClient("dynamodb", settings.email_concurrency)
+    return DynamoDBLedger(settings.ledger_table, client_factory=client)
 
 
 class UsersStream:
@@ -64,7 +92,7 @@ class UsersStream:
         log = ChangeLog(
             make_logger(settings.log_level, self._log_stream), Redactor(settings.redact)
         )
-        sender = self._sender if self._sender is not None else default_sender()
+        sender = self._sender if self._sender is not None else default_sender(settings)
         ledger = self._ledger if self._ledger is not None else default_ledger(settings)
         reactions = UserReactions(log, sender, ledger, settings.sender)
         self._built = (settings, reactions, log)
@@ -86,6 +114,17 @@ class UsersStream:
                 reported=settings.report_failures and error.sequence_number is not None,
             )
 
-        return process_batch(
-            event, reactions, report_failures=settings.report_failures, on_failure=failed
-        )
+        # Emails of a batch go out together; its log lines still come out in record order.
+        order = InOrder()
+        log.route = order.write
+        try:
+            return process_batch(
+                event,
+                reactions.start,
+                report_failures=settings.report_failures,
+                on_failure=failed,
+                concurrency=settings.email_concurrency,
+                output=order,
+            )
+        finally:
+            log.route = None

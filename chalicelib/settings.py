@@ -17,6 +17,8 @@ PLACEHOLDER_STREAM_ARN = (
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"", "0", "false", "no", "off"})
 STARTING_POSITIONS = ("LATEST", "TRIM_HORIZON")
+DEFAULT_EMAIL_CONCURRENCY = 16  # welcome emails of a batch in flight at once; 1: one by one
+MAX_EMAIL_CONCURRENCY = 64
 
 
 def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -75,6 +77,7 @@ class Settings(NamedTuple):
     log_level: str
     redact: tuple[str, ...]
     ledger_table: str
+    email_concurrency: int = DEFAULT_EMAIL_CONCURRENCY
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> Settings:
@@ -88,4 +91,7 @@ class Settings(NamedTuple):
             log_level=level,
             redact=tuple(sorted({n.strip() for n in redact.split(",") if n.strip()})),
             ledger_table=env.get("LEDGER_TABLE", "").strip(),
+            email_concurrency=_int(
+                env, "EMAIL_CONCURRENCY", DEFAULT_EMAIL_CONCURRENCY, 1, MAX_EMAIL_CONCURRENCY
+            ),
         )
