@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from chalicelib.welcome import EmailMessage
+if TYPE_CHECKING:  # a batch without new users never needs the email module (cold start)
+    from chalicelib.welcome import EmailMessage
 
 __all__ = ["EmailSender", "Ledger", "NoLedger"]
 

@@ -9,7 +9,6 @@ from chalicelib.changelog import ChangeLog
 from chalicelib.errors import ConfigurationError, PermanentEmailError
 from chalicelib.ports import EmailSender, Ledger
 from chalicelib.records import Change
-from chalicelib.welcome import compose_welcome, user_email
 
 __all__ = ["UserReactions", "welcome_key"]
 
@@ -49,6 +48,9 @@ class UserReactions:
 
     def welcome(self, change: Change) -> Deferred | None:
         """Check and compose the welcome email of a new user; ``None`` when none is due."""
+        # Imported on the first new user, not at cold start (with html, which it needs).
+        from chalicelib.welcome import compose_welcome, user_email
+
         item = change.new_image
         if item is None:  # KEYS_ONLY / OLD_IMAGE streams carry no new image to read
             self._log.event(logging.WARNING, "welcome_email_skipped", change, reason="no_image")
