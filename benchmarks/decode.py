@@ -22,24 +22,25 @@ from chalicelib.decoding import decode_image
 
 __all__ = ["CONTENDERS", "boto3_decoder", "powertools_decoder", "users_stream_decoder"]
 
-Decoder = Callable[[], object]
+# Each contender returns what it decoded - per record: keys, new image, old image (None or {}
+# where the record has none) - so that tests can check that they all did the same work.
+Decoder = Callable[[], list[Any]]
 
 
 def users_stream_decoder(
-    event: dict[str, Any], decode: Callable[[Any], object] = decode_image
+    event: dict[str, Any], decode: Callable[[Any], Any] = decode_image
 ) -> Decoder:
     records = event["Records"]
 
-    def run() -> None:
+    def run() -> list[Any]:
+        out: list[Any] = []
         for record in records:
             body = record["dynamodb"]
-            decode(body["Keys"])
-            new = body.get("NewImage")
-            if new is not None:
-                decode(new)
-            old = body.get("OldImage")
-            if old is not None:
-                decode(old)
+            new, old = body.get("NewImage"), body.get("OldImage")
+            out.append(decode(body["Keys"]))
+            out.append(None if new is None else decode(new))
+            out.append(None if old is None else decode(old))
+        return out
 
     return run
 
@@ -55,17 +56,16 @@ def boto3_decoder(event: dict[str, Any]) -> Decoder:
 
     records = event["Records"]
 
-    def run() -> None:
+    def run() -> list[Any]:
         deserialize = StreamDeserializer().deserialize
+        out: list[Any] = []
         for record in records:
             body = record["dynamodb"]
-            {k: deserialize(v) for k, v in body["Keys"].items()}
-            new = body.get("NewImage")
-            if new is not None:
-                {k: deserialize(v) for k, v in new.items()}
-            old = body.get("OldImage")
-            if old is not None:
-                {k: deserialize(v) for k, v in old.items()}
+            new, old = body.get("NewImage"), body.get("OldImage")
+            out.append({k: deserialize(v) for k, v in body["Keys"].items()})
+            out.append(None if new is None else {k: deserialize(v) for k, v in new.items()})
+            out.append(None if old is None else {k: deserialize(v) for k, v in old.items()})
+        return out
 
     return run
 
@@ -73,13 +73,15 @@ def boto3_decoder(event: dict[str, Any]) -> Decoder:
 def powertools_decoder(event: dict[str, Any]) -> Decoder:
     from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
-    def run() -> None:
+    def run() -> list[Any]:
+        out: list[Any] = []
         for record in DynamoDBStreamEvent(event).records:
             body = record.dynamodb
             assert body is not None
-            body.keys  # noqa: B018 - the properties deserialize
-            body.new_image  # noqa: B018
-            body.old_image  # noqa: B018
+            out.append(body.keys)  # the properties deserialize
+            out.append(body.new_image)
+            out.append(body.old_image)
+        return out
 
     return run
 
