@@ -60,7 +60,8 @@ class Report:
 
     def table(self) -> str:
         lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-        lines += ["| " + " | ".join(row.cells()) + " |" for row in self.rows]
+        rows = sorted(self.rows, key=lambda row: _number(row.figure))  # stable: figure order
+        lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
         return "\n".join(lines)
 
     def markdown(self, plot_name: str | None) -> str:
@@ -80,7 +81,7 @@ class Report:
         ]
         if plot_name:
             parts += ["", f"![Decode time against batch size]({plot_name})"]
-        for title, body in self.sections:
+        for title, body in sorted(self.sections, key=lambda section: _number(section[0])):
             parts += ["", f"## {title}", "", body]
         return "\n".join(parts) + "\n"
 
@@ -88,6 +89,12 @@ class Report:
         path = docs / "benchmarks.md"
         path.write_text(self.markdown(plot_name), encoding="utf-8")
         return path
+
+
+def _number(title: str) -> int:
+    """The figure number a title starts with ("4. Welcome ..." -> 4); others go last."""
+    head = title.split(".", 1)[0]
+    return int(head) if head.isdigit() else 99
 
 
 def _cpu_model() -> str:
