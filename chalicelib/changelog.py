@@ -91,26 +91,16 @@ def _plain_map(image: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
 
 
 def _plain_update(
-    new: dict[str, Any], plain_old: dict[str, Any], body: Any, hidden: frozenset[str]
+    raw_new: Any, differences: dict[str, Any], plain_old: dict[str, Any], hidden: frozenset[str]
 ) -> dict[str, Any]:
     """:func:`_plain_map` of the new image of an update, given the old image's.
 
-    A map or list attribute whose stream JSON is the same in both images (compared in C) has
-    the same plain value: the old image's is reused rather than walked again (a user's
-    profile, say, when only the login count changed).
+    An attribute whose stream JSON is the same in both images has the same plain value: the
+    old image's is reused, and only ``differences`` (the new values of the others,
+    :attr:`~chalicelib.records.Change.new_differences`) are converted.
     """
-    raw_new, raw_old = body["NewImage"], body["OldImage"]
-    out: dict[str, Any] = {}
-    fresh: dict[str, Any] = {}
-    for name, value in new.items():
-        reusable = plain_old.get(name)
-        kind = type(reusable)
-        if (kind is dict or kind is list) and raw_new[name] == raw_old[name]:
-            out[name] = reusable
-        else:
-            out[name] = None  # keeps the new image's order; filled in below
-            fresh[name] = value
-    out.update(_plain_map(fresh, hidden))
+    out = {name: None if name in differences else plain_old[name] for name in raw_new}
+    out.update(_plain_map(differences, hidden))  # in place: the new image's order is kept
     return out
 
 
@@ -178,14 +168,16 @@ class ChangeLog:
             return
         changes = change.changed_attributes
         hidden = self._redact.names
-        old, new = change.old_image, change.new_image
+        old, differences = change.old_image, change.new_differences
         plain_old = None if old is None else _plain_map(old, hidden)
-        if new is None:
-            plain_new = None
-        elif plain_old is None:
-            plain_new = _plain_map(new, hidden)
+        plain_new: dict[str, Any] | None
+        if plain_old is not None and differences is not None:  # a MODIFY with both images
+            plain_new = _plain_update(
+                change.raw["dynamodb"]["NewImage"], differences, plain_old, hidden
+            )
         else:
-            plain_new = _plain_update(new, plain_old, change.raw["dynamodb"], hidden)
+            new = change.new_image
+            plain_new = None if new is None else _plain_map(new, hidden)
         entry: dict[str, Any] = {
             "level": "INFO",
             "message": "ttl_expiry" if change.is_ttl_expiry else "change",

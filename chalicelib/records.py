@@ -38,6 +38,7 @@ class Change:
     """A change to one item, as captured by the stream."""
 
     __slots__ = (
+        "_differences",
         "_keys",
         "_new",
         "_old",
@@ -68,7 +69,7 @@ class Change:
     def __init__(self, raw: Mapping[str, Any], index: int = 0) -> None:
         self._raw = raw
         self.index = index
-        self._keys = self._new = self._old = _UNSET
+        self._keys = self._new = self._old = self._differences = _UNSET
         self._parse_envelope()
 
     # -- envelope -------------------------------------------------------------------------
@@ -140,8 +141,9 @@ class Change:
 
     # -- images, decoded on first access ------------------------------------------------------
 
-    def _image(self, name: str) -> dict[str, Any] | None:
-        image = self._raw["dynamodb"].get(name)
+    def _image(self, name: str, image: Any = _UNSET) -> dict[str, Any] | None:
+        if image is _UNSET:
+            image = self._raw["dynamodb"].get(name)
         if image is None:
             return None
         try:
@@ -176,33 +178,67 @@ class Change:
         return self._raw
 
     @property
+    def new_differences(self) -> dict[str, Any] | None:
+        """For a MODIFY that carries both images: the new image's attributes whose stream
+        JSON differs from the old image's (added, or perhaps changed), decoded, in the new
+        image's order; ``None`` otherwise.
+
+        The new image's other attributes are, as DynamoDB JSON, the old image's: they decode
+        to equal values (and are valid, the old image having decoded), so for a MODIFY this is
+        all of the new image there is left to decode - usually a fraction of it.
+        """
+        if self._differences is _UNSET:
+            self._differences = self._new_differences()
+        return self._differences  # type: ignore[no-any-return]
+
+    def _new_differences(self) -> dict[str, Any] | None:
+        if self.event_name != "MODIFY" or self.old_image is None:  # the old image first
+            _ = self.new_image  # decoded all the same: a broken image fails the record
+            return None
+        body = self._raw["dynamodb"]
+        raw_new, raw_old = body.get("NewImage"), body["OldImage"]
+        if type(raw_new) is not dict or type(raw_old) is not dict:
+            return None if self.new_image is None else self._differences_of(self.new_image)
+        differing = {
+            name: av for name, av in raw_new.items() if name not in raw_old or av != raw_old[name]
+        }
+        if self._new is not _UNSET:  # decoded already: nothing to decode again
+            return {name: self._new[name] for name in differing}
+        return self._image("NewImage", differing)
+
+    def _differences_of(self, new: dict[str, Any]) -> dict[str, Any]:
+        body = self._raw["dynamodb"]
+        raw_new, raw_old = body["NewImage"], body["OldImage"]
+        return {
+            name: value
+            for name, value in new.items()
+            if name not in raw_old or raw_new[name] != raw_old[name]
+        }
+
+    @property
     def changed_attributes(self) -> AttributeChanges | None:
         """What the change did to the item's attributes, or ``None`` where the stream view
         type does not carry the images needed to tell."""
-        old, new = self.old_image, self.new_image
         name = self.event_name
+        if name == "MODIFY":
+            old, differences = self.old_image, self.new_differences
+            if old is None or differences is None:
+                return None
+            # Identical DynamoDB JSON decodes to the same value: compared in C, most
+            # attributes of a MODIFY are settled without decoding their new values (a valid
+            # image holds no number where True or 1 could compare equal across types).
+            new_names = self._raw["dynamodb"]["NewImage"].keys()
+            return AttributeChanges(
+                tuple(sorted(differences.keys() - old.keys())),
+                tuple(sorted(old.keys() - new_names)),
+                tuple(
+                    sorted(k for k, v in differences.items() if k in old and not _same(v, old[k]))
+                ),
+            )
+        old, new = self.old_image, self.new_image
         if name == "INSERT":
             return None if new is None else AttributeChanges(tuple(sorted(new)), (), ())
-        if name == "REMOVE":
-            return None if old is None else AttributeChanges((), tuple(sorted(old)), ())
-        if old is None or new is None:
-            return None
-        # Identical DynamoDB JSON decodes to the same value: compared in C, most attributes of
-        # a MODIFY are settled without looking at their decoded values (a valid image holds no
-        # number where True or 1 could compare equal across types).
-        body = self._raw["dynamodb"]
-        raw_old, raw_new = body["OldImage"], body["NewImage"]
-        return AttributeChanges(
-            tuple(sorted(new.keys() - old.keys())),
-            tuple(sorted(old.keys() - new.keys())),
-            tuple(
-                sorted(
-                    k
-                    for k in new.keys() & old.keys()
-                    if raw_new[k] != raw_old[k] and not _same(new[k], old[k])
-                )
-            ),
-        )
+        return None if old is None else AttributeChanges((), tuple(sorted(old)), ())
 
     def __repr__(self) -> str:
         return (

@@ -160,6 +160,28 @@ def test_equal_numbers_written_differently_do_not_count_as_a_change() -> None:
     assert Change(raw).changed_attributes == AttributeChanges((), (), ())
 
 
+def test_new_differences_are_the_new_values_whose_stream_json_differs() -> None:
+    old = {"id": "u1", "n": Decimal(1), "gone": True, "profile": {"city": "Paris"}}
+    new = {"id": "u1", "n": Decimal(1), "profile": {"city": "Lyon"}, "added": b"z"}
+    raw = FakeStream().modify(old, new)
+    raw["dynamodb"]["NewImage"]["n"] = {"N": "1.0"}  # the same number, written differently
+
+    change = Change(raw)
+
+    assert change.new_differences == {"n": 1, "profile": {"city": "Lyon"}, "added": b"z"}
+    assert change.changed_attributes == AttributeChanges(("added",), ("gone",), ("profile",))
+    assert Change(FakeStream().insert(USER)).new_differences is None
+
+
+def test_a_broken_value_only_the_new_image_has_fails_the_record_naming_it() -> None:
+    raw = FakeStream().modify({"id": "u1", "age": 1}, {"id": "u1", "age": 2})
+    raw["dynamodb"]["NewImage"]["age"] = {"N": "two"}
+
+    with pytest.raises(RecordError) as caught:
+        _ = Change(raw).changed_attributes
+    assert caught.value.field == "dynamodb.NewImage.age"
+
+
 def test_a_change_deep_inside_a_map_names_the_top_level_attribute() -> None:
     old = {"id": "u1", "profile": {"address": {"city": "Paris"}}}
     new = {"id": "u1", "profile": {"address": {"city": "Lyon"}}}
