@@ -73,4 +73,4 @@ lock:  ## re-resolve requirements-dev.txt into requirements-dev.lock
 	.venv-lock/bin/python -m pip freeze --exclude pip > requirements-dev.lock && rm -rf .venv-lock
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov build .pytest_cache .mypy_cache .ruff_cache
