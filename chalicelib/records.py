@@ -89,10 +89,12 @@ class Change:
 
     def _parse_envelope(self) -> None:
         raw = self._raw
-        if not isinstance(raw, Mapping):
+        # type(x) is dict first: isinstance against the Mapping ABC costs some 0.2 us a call,
+        # and what Lambda delivers is plain dicts.
+        if type(raw) is not dict and not isinstance(raw, Mapping):
             raise self._fail("record is not an object")
         body = raw.get("dynamodb")
-        if not isinstance(body, Mapping):
+        if type(body) is not dict and not isinstance(body, Mapping):
             raise self._fail("missing or not an object", "dynamodb")
         seq = body.get("SequenceNumber")
         if not _is_sequence_number(seq):
@@ -113,7 +115,8 @@ class Change:
         if type(view) is not str or view not in STREAM_VIEW_TYPES:
             raise self._fail("unknown stream view type", "dynamodb.StreamViewType")
         self.stream_view_type = view
-        if not isinstance(body.get("Keys"), Mapping):
+        keys = body.get("Keys")
+        if type(keys) is not dict and not isinstance(keys, Mapping):
             raise self._fail("missing or not an object", "dynamodb.Keys")
         created: Any = body.get("ApproximateCreationDateTime")
         if type(created) not in (int, float):
@@ -134,7 +137,7 @@ class Change:
         identity = raw.get("userIdentity")
         self.is_ttl_expiry = (
             event_name == "REMOVE"
-            and isinstance(identity, Mapping)
+            and (type(identity) is dict or isinstance(identity, Mapping))
             and identity.get("type") == "Service"
             and identity.get("principalId") == _TTL_PRINCIPAL
         )
