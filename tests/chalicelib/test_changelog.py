@@ -138,6 +138,40 @@ def test_below_info_no_change_line_is_written(stream: FakeStream, logs: LogLines
     assert logs.messages() == ["record_failed"]
 
 
+class Collected(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_what_is_set_up_on_the_logger_still_applies(stream: FakeStream, logs: LogLines) -> None:
+    logger = make_logger("INFO", logs)
+    log = ChangeLog(logger, Redactor(["email"]))
+    change = Change(stream.modify(ADA, {**ADA, "age": Decimal(37)}))
+
+    log.change(change)  # the app's handler alone
+    extra = Collected()
+    logger.addHandler(extra)
+    log.change(change)  # another handler: both get the line
+    logger.addFilter(lambda record: False)
+    log.change(change)  # a filter that drops every line
+
+    assert len(logs.entries()) == 2
+    assert [json.loads(m) for m in extra.messages] == logs.entries()[1:]
+
+
+def test_a_handler_level_above_the_line_is_honoured(stream: FakeStream, logs: LogLines) -> None:
+    logger = make_logger("INFO", logs)
+    logger.handlers[0].setLevel(logging.WARNING)
+
+    ChangeLog(logger, Redactor(["email"])).change(Change(stream.insert(ADA)))
+
+    assert logs.getvalue() == ""
+
+
 def test_event_lines_carry_the_record_and_redacted_keys(stream: FakeStream, logs: LogLines) -> None:
     raw = stream.insert({"id": "u1", "name": "Ada"})
     stream.key_names = ("id", "name")
