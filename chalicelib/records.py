@@ -200,23 +200,15 @@ class Change:
             return None
         body = self._raw["dynamodb"]
         raw_new, raw_old = body.get("NewImage"), body["OldImage"]
-        if type(raw_new) is not dict or type(raw_old) is not dict:
-            return None if self.new_image is None else self._differences_of(self.new_image)
+        if type(raw_new) is not dict and not isinstance(raw_new, Mapping):
+            _ = self.new_image  # None, or the RecordError that names NewImage
+            return None
         differing = {
             name: av for name, av in raw_new.items() if name not in raw_old or av != raw_old[name]
         }
         if self._new is not _UNSET:  # decoded already: nothing to decode again
             return {name: self._new[name] for name in differing}
         return self._image("NewImage", differing)
-
-    def _differences_of(self, new: dict[str, Any]) -> dict[str, Any]:
-        body = self._raw["dynamodb"]
-        raw_new, raw_old = body["NewImage"], body["OldImage"]
-        return {
-            name: value
-            for name, value in new.items()
-            if name not in raw_old or raw_new[name] != raw_old[name]
-        }
 
     @property
     def changed_attributes(self) -> AttributeChanges | None:
