@@ -15,8 +15,12 @@ written out in full).
 
 The hot path does no bookkeeping: one loop per map that decodes the common types inline (no
 function call per value), over a chain of tag comparisons ordered by how common each type is.
-Only when something is wrong does :func:`decode_image` walk the image a second time, slowly, to
-say exactly which attribute is broken (:class:`DecodeError`).
+Number texts are parsed as they come and checked against DynamoDB's syntax once per image, all
+together (one pass in C over their joined bytes, instead of one per number). Only when something
+is wrong does :func:`decode_image` walk the image a second time, slowly, to say exactly which
+attribute is broken (:class:`DecodeError`).
+
+Strings are ``str`` instances (JSON never yields subclasses; they are accepted, not refused).
 """
 
 from __future__ import annotations
@@ -24,7 +28,19 @@ from __future__ import annotations
 import binascii
 import re
 from collections.abc import Mapping
-from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
+from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    Clamped,
+    Context,
+    Decimal,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+    Rounded,
+    Underflow,
+)
 from typing import Any
 
 __all__ = ["DecodeError", "decode_image", "decode_value"]
@@ -34,14 +50,20 @@ __all__ = ["DecodeError", "decode_image", "decode_value"]
 _NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _is_number = _NUMBER.fullmatch
 _PLAIN = "0123456789.-"
+_PLAIN_BYTES = _PLAIN.encode()
 _STRICT = Context(traps=[InvalidOperation])  # malformed text raises, whatever the thread's
 # create_decimal rounds to the context's precision: with the largest there is, it never does,
 # so it is as exact as Decimal(text) and, mapped over a list, runs without a call per member.
+# It traps every signal that would change a value (an exponent out of range), so it returns
+# exactly what Decimal(text) returns, or raises where Decimal(text) does.
 _exact = Context(
-    prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation]
+    prec=MAX_PREC,
+    Emax=MAX_EMAX,
+    Emin=MIN_EMIN,
+    traps=[InvalidOperation, Inexact, Rounded, Overflow, Underflow, Clamped],
 ).create_decimal
-_STR_ONLY = frozenset((str,))
 _b64decode = binascii.a2b_base64
+_join = "".join
 
 MAX_DEPTH = 32  # DynamoDB allows at most 32 levels of nested documents
 
@@ -62,22 +84,41 @@ class DecodeError(ValueError):
 def _number(text: Any) -> Decimal:
     # Text made of digits, "." and "-" only is a DynamoDB number exactly when Decimal accepts
     # it (which the trapping context makes it say); anything else must match _NUMBER first.
-    if type(text) is str and (not text.strip(_PLAIN) or _is_number(text)):
+    if isinstance(text, str) and (not text.strip(_PLAIN) or _is_number(text)):
         return Decimal(text, _STRICT)
     raise ValueError("not a number")
 
 
+def _check_numbers(texts: list[Any]) -> None:
+    """Check the number texts of an image, all of which :data:`_exact` has already accepted.
+
+    Text made of digits, "." and "-" only is a DynamoDB number exactly when Decimal accepts
+    it; so when the joined texts hold nothing else (a non-string makes join raise, a non-ASCII
+    character makes encode raise), they are all numbers. Otherwise each must match _NUMBER.
+    """
+    if texts and _join(texts).encode("ascii").translate(None, _PLAIN_BYTES):
+        for text in texts:
+            if not _is_number(text):
+                raise ValueError("not a number")
+
+
+def _strings(val: Any) -> set[str]:
+    _join(val)  # every member is text, or TypeError
+    return set(val)
+
+
 def _binary(text: Any) -> bytes:
-    if type(text) is not str:
+    if not isinstance(text, str):
         raise ValueError("binary is not base64 text")
     return _b64decode(text, strict_mode=True)
 
 
-def _map(attributes: Any, depth: int) -> dict[str, Any]:
+def _map(attributes: Any, depth: int, numbers: list[Any]) -> dict[str, Any]:
     """Decode a map of attribute values whose own values sit at ``depth``.
 
     The hot loop: the common types are decoded inline, without a call per value; anything
-    else, including every malformed value, goes through :func:`_tagged`.
+    else, including every malformed value, goes through :func:`_tagged`. Number texts are
+    parsed here but their syntax is left to :func:`_check_numbers`: they go to ``numbers``.
     """
     out: dict[str, Any] = dict(attributes)  # the right size at once; every value replaced
     for name, av in attributes.items():
@@ -88,16 +129,16 @@ def _map(attributes: Any, depth: int) -> dict[str, Any]:
                 out[name] = val
                 continue
         elif tag == "N":
-            if type(val) is str and not val.strip(_PLAIN):
-                out[name] = _exact(val)
-                continue
+            numbers.append(val)
+            out[name] = _exact(val)
+            continue
         elif tag == "BOOL":
             if type(val) is bool:
                 out[name] = val
                 continue
         elif tag == "M":
             if depth < MAX_DEPTH:
-                out[name] = _map(val, depth + 1)
+                out[name] = _map(val, depth + 1, numbers)
                 continue
         elif tag == "NULL":
             if val is True:
@@ -105,60 +146,61 @@ def _map(attributes: Any, depth: int) -> dict[str, Any]:
                 continue
         elif tag == "L":
             if depth < MAX_DEPTH and type(val) is list:
-                out[name] = _list(val, depth + 1)
+                out[name] = _list(val, depth + 1, numbers)
                 continue
         elif tag == "SS":
-            if type(val) is list and set(map(type, val)) <= _STR_ONLY:
+            if type(val) is list:
+                _join(val)  # every member is text, or TypeError
                 out[name] = set(val)
                 continue
         elif tag == "NS":
-            # Members that are all plain text (a non-string makes join raise) are parsed in C.
-            if type(val) is list and not "".join(val).strip(_PLAIN):
+            if type(val) is list:
+                numbers += val
                 out[name] = set(map(_exact, val))
                 continue
         elif tag == "B":  # noqa: SIM102 - one shape for every branch
             if type(val) is str:
                 out[name] = _b64decode(val, strict_mode=True)
                 continue
-        out[name] = _tagged(tag, val, depth)
+        out[name] = _tagged(tag, val, depth, numbers)
     return out
 
 
-def _list(items: list[Any], depth: int) -> list[Any]:
+def _list(items: list[Any], depth: int, numbers: list[Any]) -> list[Any]:
     """Decode the attribute values of a list whose items sit at ``depth``."""
     out: list[Any] = []
     for av in items:
         (tag,) = av
         val = av[tag]
         if tag == "M" and depth < MAX_DEPTH:
-            out.append(_map(val, depth + 1))
+            out.append(_map(val, depth + 1, numbers))
         else:
-            out.append(_tagged(tag, val, depth))
+            out.append(_tagged(tag, val, depth, numbers))
     return out
 
 
-def _tagged(tag: Any, val: Any, depth: int) -> Any:
+def _tagged(tag: Any, val: Any, depth: int, numbers: list[Any]) -> Any:
     """Decode one attribute value, given as its type tag and value, at ``depth``."""
     if tag == "S":
-        if type(val) is str:
+        if isinstance(val, str):
             return val
     elif tag == "N":
         return _number(val)
     elif tag == "M":
         if depth < MAX_DEPTH:
-            return _map(val, depth + 1)
+            return _map(val, depth + 1, numbers)
     elif tag == "BOOL":
         if type(val) is bool:
             return val
     elif tag == "L":
         if depth < MAX_DEPTH and type(val) is list:
-            return _list(val, depth + 1)
+            return _list(val, depth + 1, numbers)
     elif tag == "NULL":
         if val is True:
             return None
     elif tag == "SS":
-        if type(val) is list and set(map(type, val)) <= _STR_ONLY:
-            return set(val)
+        if type(val) is list:
+            return _strings(val)
     elif tag == "NS":
         if type(val) is list:
             return set(map(_number, val))
@@ -170,15 +212,14 @@ def _tagged(tag: Any, val: Any, depth: int) -> Any:
     raise ValueError(tag)
 
 
-def _value(av: Any, depth: int = 0) -> Any:
-    (tag,) = av  # exactly one type tag, or ValueError
-    return _tagged(tag, av[tag], depth)
-
-
 def decode_value(av: Mapping[str, Any]) -> Any:
     """Decode one attribute value (``{"S": "x"}``) to a Python value."""
     try:
-        return _value(av)
+        numbers: list[Any] = []
+        (tag,) = av  # exactly one type tag, or ValueError
+        value = _tagged(tag, av[tag], 0, numbers)
+        _check_numbers(numbers)
+        return value
     except Exception as exc:
         _diagnose(av, "")
         raise DecodeError("", "value could not be decoded") from exc
@@ -193,7 +234,10 @@ def decode_image(image: Mapping[str, Any]) -> dict[str, Any]:
     Raises :class:`DecodeError` naming the attribute when the image is malformed.
     """
     try:
-        return _map(image, 0)
+        numbers: list[Any] = []
+        out = _map(image, 0, numbers)
+        _check_numbers(numbers)
+        return out
     except Exception as exc:
         if not isinstance(image, Mapping):
             raise DecodeError("", "image is not a map of attribute values") from None
@@ -206,7 +250,7 @@ def decode_image(image: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- the slow path: find and name what is broken -------------------------------------------
 
-_SIMPLE_CHECKS: dict[str, tuple[type, str]] = {
+_SIMPLE_CHECKS: dict[str, tuple[type, str]] = {  # isinstance: bool cannot be subclassed
     "S": (str, "S value is not a string"),
     "BOOL": (bool, "BOOL value is not true or false"),
 }
@@ -219,7 +263,7 @@ def _diagnose(av: Any, path: str, depth: int = 0) -> None:
     ((tag, val),) = av.items()
     if tag in _SIMPLE_CHECKS:
         kind, message = _SIMPLE_CHECKS[tag]
-        if type(val) is not kind:
+        if not isinstance(val, kind):
             raise DecodeError(path, message)
     elif tag == "N":
         _check(path, _number, val, "N value is not a valid number")
@@ -246,7 +290,7 @@ def _diagnose(av: Any, path: str, depth: int = 0) -> None:
         if type(val) is not list:
             raise DecodeError(path, f"{tag} value is not a list")
         for i, item in enumerate(val):
-            if tag == "SS" and type(item) is not str:
+            if tag == "SS" and not isinstance(item, str):
                 raise DecodeError(f"{path}[{i}]", "SS member is not a string")
             if tag == "NS":
                 _check(f"{path}[{i}]", _number, item, "NS member is not a valid number")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import decimal
+import re
+from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -257,6 +259,78 @@ def test_bad_numbers_are_refused(text: str) -> None:
 
     assert caught.value.path == "age"
     assert "number" in caught.value.reason
+
+
+@pytest.mark.parametrize("text", BAD_NUMBERS)
+@pytest.mark.parametrize(
+    ("av", "path"),
+    [
+        (lambda t: {"NS": ["1", "2.5", t]}, "bad[2]"),
+        (lambda t: {"M": {"lat": {"N": "-52.1"}, "lon": {"N": t}}}, "bad.lon"),
+        (lambda t: {"L": [{"N": "7"}, {"N": t}]}, "bad[1]"),
+    ],
+    ids=["NS", "M", "L"],
+)
+def test_a_bad_number_among_good_ones_is_refused_by_name(
+    text: str, av: Callable[[str], dict[str, Any]], path: str
+) -> None:
+    image = {"age": {"N": "42"}, "bad": av(text), "balance": {"N": "10.50"}}
+
+    with pytest.raises(DecodeError) as caught:
+        decode_image(image)
+
+    assert caught.value.path == path
+    assert "number" in caught.value.reason
+
+
+# Number texts are checked once per image, all together: whatever else the image holds, each
+# text decodes to its exact value when it is a DynamoDB number, and is refused by name if not.
+DYNAMODB_NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", re.ASCII)
+number_texts = st.one_of(
+    st.text(alphabet="0123456789.-eE+_ \t\u0661\u00b2NaInfity", max_size=8),
+    st.builds(str, dynamodb_numbers()),
+    st.sampled_from(BAD_NUMBERS),
+    st.sampled_from(["1e99999999999999999999", "-1e-99999999999999999999", "0e9" + "9" * 20]),
+)
+
+
+def is_dynamodb_number(text: str) -> bool:
+    """DynamoDB's number syntax, with an exponent Python's Decimal can hold."""
+    match = DYNAMODB_NUMBER.fullmatch(text)
+    return match is not None and abs(int(match[2][1:] if match[2] else 0)) < 10**18
+
+
+@PROPERTY
+@given(st.lists(number_texts, min_size=1, max_size=6), st.sampled_from(["N", "NS", "M", "L"]))
+def test_every_number_text_in_an_image_is_exact_or_refused_by_name(
+    texts: list[str], where: str
+) -> None:
+    image: dict[str, Any] = {"id": {"S": "u1"}, "age": {"N": "42"}}
+    for i, text in enumerate(texts):
+        if where == "N":
+            image[f"n{i}"] = {"N": text}
+        elif where == "NS":
+            image[f"n{i}"] = {"NS": ["7", text]}
+        elif where == "M":
+            image[f"n{i}"] = {"M": {"geo": {"N": text}}}
+        else:
+            image[f"n{i}"] = {"L": [{"N": text}]}
+    valid = [is_dynamodb_number(text) for text in texts]
+    suffix = {"N": "", "NS": "[1]", "M": ".geo", "L": "[0]"}[where]
+
+    if all(valid):
+        decoded = decode_image(image)
+        for i, text in enumerate(texts):
+            value = decoded[f"n{i}"]
+            numbers = value if where in ("NS", "L") else [value["geo"] if where == "M" else value]
+            expected = {"NS": [Fraction(7), Fraction(text)]}.get(where, [Fraction(text)])
+            assert all(type(number) is Decimal for number in numbers)
+            assert sorted(map(Fraction, numbers)) == sorted(expected)
+    else:
+        with pytest.raises(DecodeError) as caught:
+            decode_image(image)
+        assert caught.value.path == f"n{valid.index(False)}{suffix}"
+        assert "number" in caught.value.reason
 
 
 def test_an_image_that_is_not_a_map_is_refused() -> None:
