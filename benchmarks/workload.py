@@ -9,6 +9,10 @@ shaped exactly as Lambda delivers them.
 The maximum batch holds as many records as fit in Lambda's synchronous invocation payload
 limit, 6,291,456 bytes of JSON, measured as compact UTF-8 JSON (``separators=(",", ":")``,
 the most records that could arrive at once).
+
+Events are handed out as Lambda's Python runtime hands them to a handler: parsed from their
+JSON text (``json.loads``), so every string is its own object laid out in parse order, not a
+value shared with the generator's tables.
 """
 
 from __future__ import annotations
@@ -183,8 +187,7 @@ def sized_batch(
 ) -> Workload:
     """An event of exactly ``records`` records."""
     source = _records(seed, mix)
-    event = FakeStream.event(next(source) for _ in range(records))
-    return Workload(event, payload_bytes(event))
+    return _delivered(FakeStream.event(next(source) for _ in range(records)))
 
 
 def max_batch(
@@ -203,5 +206,10 @@ def max_batch(
             break
         chosen.append(record)
         total += size
-    event = FakeStream.event(chosen)
-    return Workload(event, total)
+    return _delivered(FakeStream.event(chosen))
+
+
+def _delivered(event: dict[str, Any]) -> Workload:
+    """The event as Lambda delivers it: parsed from its JSON text."""
+    text = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+    return Workload(json.loads(text), len(text.encode("utf-8")))

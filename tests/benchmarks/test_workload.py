@@ -49,6 +49,20 @@ def test_the_max_batch_fits_lambdas_6_mb_payload_and_nothing_more_would(batch: W
     assert len(batch.records) > 1_000
 
 
+def test_the_event_is_parsed_from_its_json_as_lambda_delivers_it(batch: Workload) -> None:
+    # Two MODIFY records of the same plan: equal values, yet separate objects, as json.loads
+    # makes them (the generator itself would hand out one shared string).
+    plans = [
+        r["dynamodb"]["NewImage"]["plan"]["S"]
+        for r in batch.records[:200]
+        if "NewImage" in r["dynamodb"]
+    ]
+    first = plans[0]
+    twins = [plan for plan in plans[1:] if plan == first]
+    assert twins
+    assert all(twin is not first for twin in twins)
+
+
 def test_every_record_is_a_valid_stream_record_whose_images_decode(batch: Workload) -> None:
     sequence_numbers = []
     for index, raw in enumerate(batch.records):
