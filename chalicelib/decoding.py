@@ -82,6 +82,7 @@ class DecodeError(ValueError):
 
 
 def _number(text: Any) -> Decimal:
+    # One number on its own, for _diagnose (decoding parses with _exact, then _check_numbers).
     # Text made of digits, "." and "-" only is a DynamoDB number exactly when Decimal accepts
     # it (which the trapping context makes it say); anything else must match _NUMBER first.
     if isinstance(text, str) and (not text.strip(_PLAIN) or _is_number(text)):
@@ -185,7 +186,8 @@ def _tagged(tag: Any, val: Any, depth: int, numbers: list[Any]) -> Any:
         if isinstance(val, str):
             return val
     elif tag == "N":
-        return _number(val)
+        numbers.append(val)
+        return _exact(val)
     elif tag == "M":
         if depth < MAX_DEPTH:
             return _map(val, depth + 1, numbers)
@@ -203,7 +205,8 @@ def _tagged(tag: Any, val: Any, depth: int, numbers: list[Any]) -> Any:
             return _strings(val)
     elif tag == "NS":
         if type(val) is list:
-            return set(map(_number, val))
+            numbers += val
+            return set(map(_exact, val))
     elif tag == "B":
         return _binary(val)
     elif tag == "BS":  # noqa: SIM102 - one shape for every branch
@@ -257,7 +260,7 @@ _SIMPLE_CHECKS: dict[str, tuple[type, str]] = {  # isinstance: bool cannot be su
 
 
 def _diagnose(av: Any, path: str, depth: int = 0) -> None:
-    """Walk ``av`` like :func:`_value` does, raising a :class:`DecodeError` at the first fault."""
+    """Walk ``av`` like :func:`_tagged` does, raising a :class:`DecodeError` at the first fault."""
     if not isinstance(av, Mapping) or len(av) != 1:
         raise DecodeError(path, "not an attribute value (a map with exactly one type tag)")
     ((tag, val),) = av.items()
