@@ -34,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from devtools.cli import error_code
 from devtools.pipeline.checkpoints import Checkpoint, CheckpointStore, MemoryCheckpoints
 from devtools.pipeline.destination import (
     RECORD_AGE_EXCEEDED,
@@ -50,14 +51,6 @@ __all__ = ["Poller", "ShardWorker", "error_code", "lineage_order"]
 
 RecordTransform = Callable[[dict[str, Any]], dict[str, Any]]
 GET_RECORDS_LIMIT = 1000  # the most DynamoDB Streams returns per call
-
-
-def error_code(exc: BaseException) -> str:
-    """The AWS error code of a botocore ``ClientError`` ('' for anything else)."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
 
 
 def lineage_order(shards: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
