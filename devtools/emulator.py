@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devtools import moto_fixes
+
 __all__ = [
     "DEFAULT_PORT",
     "FAKE_CREDENTIALS",
@@ -131,6 +133,7 @@ class Emulator:
     def start(self) -> Emulator:
         # moto's request handler logs every request through werkzeug's logger: keep errors only.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        moto_fixes.apply()  # where moto's stream is not faithful (see that module)
         server = _server_class()(ip_address=self.host, port=self.port, verbose=False)
         server.start()
         if server.error is not None:
