@@ -52,7 +52,9 @@ def _shards(backend: Any, items: list[dict[str, Any]]) -> dict[str, tuple[Any, A
     for item in items:
         for operation in item.values():
             name = operation.get("TableName") if isinstance(operation, dict) else None
-            table = backend.tables.get(name) if name else None
+            if not isinstance(name, str):
+                continue
+            table = backend.tables.get(name)
             shard = getattr(table, "stream_shard", None)
             if table is not None and shard is not None:
                 found[name] = (table, shard, len(shard.items))
@@ -103,4 +105,8 @@ def apply() -> None:
             setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
         for name in _READS:
             setattr(DynamoDBStreamsBackend, name, _locked(getattr(DynamoDBStreamsBackend, name)))
-        DynamoDBBackend.transact_write_items = _transact(DynamoDBBackend.transact_write_items)
+        setattr(  # noqa: B010 (mypy refuses a plain assignment to a method)
+            DynamoDBBackend,
+            "transact_write_items",
+            _transact(DynamoDBBackend.transact_write_items),
+        )

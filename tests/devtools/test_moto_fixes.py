@@ -6,7 +6,6 @@ can then go.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
@@ -14,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from devtools import moto_fixes
 from devtools.emulator import Emulator
+from tests.devtools.conftest import StreamTable
 
 
 class Reader:
@@ -32,17 +32,8 @@ class Reader:
         return [(r["eventName"], r["dynamodb"]["Keys"]["id"]["S"]) for r in response["Records"]]
 
 
-def _table(emulator: Emulator) -> tuple[Any, str, str]:
-    dynamodb = emulator.client("dynamodb")
-    name = f"tx-{uuid.uuid4().hex[:8]}"
-    described = dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    return dynamodb, name, described["TableDescription"]["LatestStreamArn"]
+def _table(table: StreamTable) -> tuple[Any, str, str]:
+    return table.dynamodb, table.name, table.stream_arn
 
 
 def _cancelled(dynamodb: Any, table: str) -> None:
@@ -87,8 +78,8 @@ def unfixed(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("failing", [_cancelled, _rejected])
-def test_moto_alone_still_shows_a_phantom_and_orphans_the_stream(emulator, unfixed, failing):
-    dynamodb, table, stream_arn = _table(emulator)
+def test_moto_alone_still_shows_a_phantom_and_orphans_the_stream(emulator, table, unfixed, failing):
+    dynamodb, table, stream_arn = _table(table)
     dynamodb.put_item(TableName=table, Item={"id": {"S": "a"}})
     reader = Reader(emulator, stream_arn)
     assert reader.read() == [("INSERT", "a")]
@@ -101,10 +92,10 @@ def test_moto_alone_still_shows_a_phantom_and_orphans_the_stream(emulator, unfix
 
 @pytest.mark.parametrize("failing", [_cancelled, _rejected])
 def test_with_the_fix_a_failed_transaction_leaves_no_trace_and_the_stream_goes_on(
-    emulator, failing
+    emulator, table, failing
 ):
     assert moto_fixes.applied()
-    dynamodb, table, stream_arn = _table(emulator)
+    dynamodb, table, stream_arn = _table(table)
     dynamodb.put_item(TableName=table, Item={"id": {"S": "a"}})
     reader = Reader(emulator, stream_arn)
     assert reader.read() == [("INSERT", "a")]
