@@ -9,8 +9,9 @@
 CloudFormation API, as ``aws cloudformation deploy`` would, and reports the resources moto's
 CloudFormation does not implement (the CloudWatch alarms). Two moto gaps are filled here, each
 in one marked place: moto's CloudFormation ignores ``TimeToLiveSpecification`` (enabled again
-through ``UpdateTimeToLive``), and moto never deletes expired items (:class:`TtlSweeper` does
-it, and marks the stream records it causes as Time to Live deletions, like DynamoDB).
+through ``UpdateTimeToLive``), and moto never deletes expired items (:class:`TtlSweeper`, in
+:mod:`devtools.ttl`, does it). Where moto's stream itself is unfaithful,
+:mod:`devtools.moto_fixes` patches it when the emulator starts.
 
 moto keeps its state per process, not per server: two emulators in one process share tables,
 queues and sent emails. Tests give every resource a unique name for that reason.
@@ -20,10 +21,8 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import json
 import logging
 import os
-import threading
 import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools import moto_fixes
+from devtools.ttl import TtlSweeper
 
 __all__ = [
     "DEFAULT_PORT",
@@ -51,7 +51,6 @@ FAKE_CREDENTIALS = {
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
-TTL_PRINCIPAL = {"PrincipalId": "dynamodb.amazonaws.com", "Type": "Service"}
 
 
 class EmulatorError(RuntimeError):
@@ -324,81 +323,3 @@ def _template_resources(body: str) -> dict[str, Any]:
 
     resources = loads_template(body).get("Resources", {})
     return dict(resources) if isinstance(resources, Mapping) else {}
-
-
-class TtlSweeper:
-    """Stands in for DynamoDB's Time to Live, which moto does not run.
-
-    :meth:`sweep` deletes the items whose TTL attribute (read from ``DescribeTimeToLive``) is
-    an epoch-seconds number in the past, each with a conditional delete, as DynamoDB does in
-    the background. DynamoDB marks such deletions in the stream with the service principal
-    ``dynamodb.amazonaws.com``; moto cannot, so :meth:`mark` (a poller ``transform_record``)
-    adds that ``userIdentity`` to the REMOVE records of exactly the items swept here.
-    """
-
-    def __init__(self, dynamodb: Any, table: str) -> None:
-        self.dynamodb = dynamodb
-        self.table = table
-        self._swept: dict[str, int] = {}
-        self._lock = threading.Lock()
-
-    def attribute(self) -> str | None:
-        described = self.dynamodb.describe_time_to_live(TableName=self.table)
-        ttl = described["TimeToLiveDescription"]
-        return ttl.get("AttributeName") if ttl.get("TimeToLiveStatus") == "ENABLED" else None
-
-    def sweep(self, now: float | None = None) -> list[dict[str, Any]]:
-        """Delete every expired item; return the keys deleted."""
-        attribute = self.attribute()
-        if attribute is None:
-            return []
-        moment = {"N": str(int(time.time() if now is None else now))}
-        keys = [
-            entry["AttributeName"]
-            for entry in self.dynamodb.describe_table(TableName=self.table)["Table"]["KeySchema"]
-        ]
-        deleted = []
-        paginator = self.dynamodb.get_paginator("scan")
-        pages = paginator.paginate(
-            TableName=self.table,
-            FilterExpression="#ttl < :now",
-            ExpressionAttributeNames={"#ttl": attribute},
-            ExpressionAttributeValues={":now": moment},
-        )
-        for page in pages:
-            for item in page.get("Items", []):
-                key = {name: item[name] for name in keys}
-                try:
-                    self.dynamodb.delete_item(
-                        TableName=self.table,
-                        Key=key,
-                        ConditionExpression="#ttl < :now",
-                        ExpressionAttributeNames={"#ttl": attribute},
-                        ExpressionAttributeValues={":now": moment},
-                    )
-                except self.dynamodb.exceptions.ConditionalCheckFailedException:
-                    continue  # renewed since the scan: not expired any more
-                with self._lock:
-                    marker = _key_marker(key)
-                    self._swept[marker] = self._swept.get(marker, 0) + 1
-                deleted.append(key)
-        return deleted
-
-    def mark(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Add the Time to Live ``userIdentity`` to the REMOVE record of a swept item."""
-        if record.get("eventName") != "REMOVE":
-            return record
-        marker = _key_marker(record.get("dynamodb", {}).get("Keys", {}))
-        with self._lock:
-            count = self._swept.get(marker, 0)
-            if not count:
-                return record
-            if count == 1:
-                del self._swept[marker]
-            else:
-                self._swept[marker] = count - 1
-        return {**record, "userIdentity": dict(TTL_PRINCIPAL)}
-
-
-def _key_marker(key: Mapping[str, Any]) -> str:
-    return json.dumps(key, sort_keys=True, default=str)
