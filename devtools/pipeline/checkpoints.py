@@ -17,6 +17,7 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -93,6 +94,17 @@ class JsonFileCheckpoints(MemoryCheckpoints):
         if not isinstance(document, dict) or not isinstance(document.get("mappings"), dict):
             raise ValueError(f"{self.path} is not a checkpoint file")
         return document
+
+    def prune(self, stale: Callable[[str], bool]) -> list[str]:
+        """Remove the other mappings whose key is ``stale``; return their keys."""
+        with self._lock:
+            mappings = self._document["mappings"]
+            gone = [key for key in mappings if key != self.key and stale(key)]
+            for key in gone:
+                del mappings[key]
+            if gone:
+                self._write()
+            return gone
 
     def put(self, shard_id: str, checkpoint: Checkpoint) -> None:
         with self._lock:

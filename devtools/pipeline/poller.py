@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from devtools.cli import error_code
+from devtools.pipeline import continuity
 from devtools.pipeline.checkpoints import Checkpoint, CheckpointStore, MemoryCheckpoints
 from devtools.pipeline.destination import (
     RECORD_AGE_EXCEEDED,
@@ -44,6 +45,7 @@ from devtools.pipeline.destination import (
 )
 from devtools.pipeline.events import lambda_record
 from devtools.pipeline.invoke import Outcome, invoke
+from devtools.pipeline.lineage import lineage_order
 from devtools.pipeline.mapping import Handler, MappingConfig, function_arn
 from devtools.pipeline.progress import PollerStats, Progress
 
@@ -51,27 +53,6 @@ __all__ = ["Poller", "ShardWorker", "error_code", "lineage_order"]
 
 RecordTransform = Callable[[dict[str, Any]], dict[str, Any]]
 GET_RECORDS_LIMIT = 1000  # the most DynamoDB Streams returns per call
-
-
-def lineage_order(shards: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """``shards`` with every parent before its children (stable otherwise)."""
-    by_id = {shard["ShardId"]: shard for shard in shards}
-    ordered: list[Mapping[str, Any]] = []
-    placed: set[str] = set()
-
-    def place(shard: Mapping[str, Any], trail: frozenset[str]) -> None:
-        shard_id = shard["ShardId"]
-        if shard_id in placed or shard_id in trail:
-            return
-        parent = by_id.get(shard.get("ParentShardId") or "")
-        if parent is not None:
-            place(parent, trail | {shard_id})
-        placed.add(shard_id)
-        ordered.append(shard)
-
-    for shard in shards:
-        place(shard, frozenset())
-    return ordered
 
 
 class ShardWorker:
@@ -159,6 +140,8 @@ class ShardWorker:
         poller = self.poller
         try:
             if self.iterator is None:
+                if poller.switching:
+                    return False  # the old stream is read through open iterators only
                 self._open()
                 if self.iterator is None:
                     return False
@@ -177,10 +160,10 @@ class ShardWorker:
             if code == "TrimmedDataAccessException":
                 self._trimmed("the iterator points at trimmed records")
                 return True
-            poller.stats.read_errors += 1
-            poller.warn(f"reading failed, will retry: {type(exc).__name__}: {exc}", self.shard_id)
+            poller.read_failed(exc, now, "reading failed", self.shard_id)
             self.next_fetch_at = now + max(1.0, poller.config.poll_interval)
             return False
+        poller.health.ok()
         raw_records = response.get("Records", [])
         self.iterator = response.get("NextShardIterator")
         if self.iterator is None:
@@ -453,6 +436,8 @@ class Poller:
         clock: Callable[[], float] = time.time,
         transform_record: RecordTransform | None = None,
         shard_refresh_seconds: float = 60.0,
+        watch: continuity.StreamWatch | None = None,
+        unreachable_after: float = 30.0,
     ) -> None:
         self.config = config
         self.handler = handler
@@ -465,6 +450,10 @@ class Poller:
         self.clock = clock
         self.transform_record = transform_record
         self.shard_refresh_seconds = shard_refresh_seconds
+        self.watch = watch
+        endpoint = getattr(getattr(streams, "meta", None), "endpoint_url", "the endpoint")
+        self.health = continuity.Health(str(endpoint), unreachable_after)
+        self.switch: tuple[str, float] | None = None  # (new stream, when it was noticed)
         self.stats = PollerStats()
         self.workers: dict[str, ShardWorker] = {}
         self._next_refresh = float("-inf")
@@ -484,6 +473,22 @@ class Poller:
 
     def warn(self, message: str, shard: str | None = None) -> None:
         self.progress.emit("warning", shard=shard, message=message)
+
+    def read_failed(self, exc: Exception, now: float, what: str, shard: str | None = None) -> None:
+        """Count a failed call and say so; raise once calls fail ``unreachable_after`` s."""
+        self.stats.read_errors += 1
+        if self.watch is not None and error_code(exc) == "ResourceNotFoundException":
+            return  # the table is gone: the watch says so, once, and finds its next stream
+        self.warn(f"{what}, will retry: {self.health.failed(exc, now)}", shard)
+
+    @property
+    def switching(self) -> bool:
+        """True while the old stream is read to its end before re-attaching to a new one."""
+        return self.switch is not None
+
+    def restart_listing(self) -> None:  # after continuity.reattach
+        self._listed = False
+        self._next_refresh = float("-inf")
 
     def describe_shards(self) -> list[Mapping[str, Any]]:
         """Every shard of the stream (``DescribeStream``, all pages), parents first."""
@@ -527,15 +532,16 @@ class Poller:
         if self._started_at is None:
             self._started_at = now
             self._announce()
-        if now >= self._next_refresh:
+        continuity.follow(self, now)
+        if now >= self._next_refresh and not self.switching:
             try:
                 self.refresh_shards()
                 self._listed = True
                 self._next_refresh = now + self.shard_refresh_seconds
+                self.health.ok()
             except Exception as exc:
-                self.stats.read_errors += 1
-                self.warn(f"DescribeStream failed, will retry: {type(exc).__name__}: {exc}")
                 self._next_refresh = now + max(1.0, self.config.poll_interval)
+                self.read_failed(exc, now, "DescribeStream failed")
         worked = False
         drained_before = self.stats.shards_drained
         for worker in list(self.workers.values()):

@@ -1,7 +1,8 @@
 """What the poller tells a person (one line per batch, a summary) or a program (``--json``).
 
 Every line is an event with a ``kind``: ``start``, ``batch``, ``retry``, ``bisect``,
-``destination``, ``warning``, ``shard`` and ``summary``. As JSON, each line is one object with
+``destination``, ``warning``, ``shard``, ``stream`` (re-attached to the table's new stream) and
+``summary``. As JSON, each line is one object with
 ``"source": "poller"``, so it can be told apart from the function's own JSON log lines on the
 same stream.
 """
@@ -36,6 +37,7 @@ class PollerStats:
     trimmed_ranges: int = 0
     read_errors: int = 0
     shards_drained: int = 0
+    stream_changes: int = 0
     max_lag_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -85,6 +87,11 @@ def _text(kind: str, f: dict[str, Any]) -> str:
         )
     if kind == "shard":
         return f"[poller] shard {shard}: {f['event']}"
+    if kind == "stream":
+        return (
+            f"[poller] the table's stream changed: now reading {f['stream_arn']} from its start "
+            f"(TRIM_HORIZON); the old stream {f['old_stream_arn']} was read to its end"
+        )
     if kind == "warning":
         where = f"shard {shard}: " if shard else ""
         return f"[poller] WARNING {where}{f['message']}"
@@ -98,7 +105,8 @@ def _text(kind: str, f: dict[str, Any]) -> str:
             f"{s['retries']} retries, {s['bisects']} bisects, {s['function_errors']} function "
             f"errors, {s['partial_failures']} partial failures, {s['ignored_failure_reports']} "
             f"ignored failure reports, {s['expired_iterators']} expired iterators, "
-            f"{s['trimmed_ranges']} trimmed ranges, {s['read_errors']} read errors; "
+            f"{s['trimmed_ranges']} trimmed ranges, {s['read_errors']} read errors, "
+            f"{s['stream_changes']} stream changes; "
             f"max lag {s['max_lag_seconds']:.2f}s"
         )
     return f"[poller] {kind} {json.dumps(f, default=str)}"
