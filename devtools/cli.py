@@ -14,7 +14,8 @@ raises :class:`UsageError` instead of printing argparse's usage block) and is st
 :func:`run` turns what goes wrong into exactly one line on stderr, ``<prog>: error: <what>``:
 
 * exit **2** for usage errors (:class:`UsageError`, argparse's own errors);
-* exit **1** for runtime and environment errors: an endpoint that does not answer (the line
+* exit **1** for runtime and environment errors (:class:`Failure` for a message that says it
+  all): an endpoint that does not answer (the line
   names it), missing credentials or region, an AWS error (its code and message), a file that
   cannot be read, and anything else unexpected;
 * exit **130** on Ctrl-C.
@@ -32,6 +33,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
 
 __all__ = [
+    "Failure",
     "UsageError",
     "describe",
     "error_code",
@@ -48,6 +50,10 @@ MAX_DETAIL = 200  # characters of a server's message kept in the line (some answ
 
 class UsageError(Exception):
     """The command was called wrongly (exit 2): a bad flag, value or combination."""
+
+
+class Failure(Exception):
+    """A runtime error whose message says it all (exit 1; printed without a type name)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -94,6 +100,8 @@ def describe(exc: BaseException) -> str:
         return "no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
     if isinstance(exc, boto.NoRegionError):
         return "no AWS region: pass --region or set AWS_DEFAULT_REGION"
+    if isinstance(exc, Failure):
+        return _first_line(str(exc))
     code = error_code(exc)
     if code:
         message = _first_line(str(getattr(exc, "response", {}).get("Error", {}).get("Message")))

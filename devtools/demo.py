@@ -10,26 +10,24 @@ not do what it should).
 
 ``python -m devtools.demo --serve`` keeps the pipeline running on http://127.0.0.1:8000 until
 Ctrl-C, so that any client (``aws dynamodb put-item --endpoint-url http://127.0.0.1:8000 ...``)
-can write and watch the handler react.
+can write and watch the handler react (see :mod:`devtools.serve`).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import signal
 import sys
 import threading
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from devtools.emulator import DEFAULT_PORT, Emulator, EmulatorError, SentEmail, Stack, TtlSweeper
+from devtools import cli
+from devtools.emulator import DEFAULT_PORT, Emulator, EmulatorError, Stack, TtlSweeper
 from devtools.pipeline import (
     JsonFileCheckpoints,
     Poller,
@@ -37,37 +35,24 @@ from devtools.pipeline import (
     SqsDestination,
     discover,
 )
+from devtools.pipeline.continuity import StreamWatch, stale_keys
 from devtools.pipeline.mapping import Handler, checkpoint_key, settings_from_template
+from devtools.running import SENDER, Console, Pipeline, show_emails
+from devtools.samples import EXPECTED_EMAILS, sample_writes
+from devtools.serve import serve
 
-__all__ = ["main"]
+__all__ = ["main", "parser"]
+
+PROG = "python -m devtools.demo"
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSUMER_TEMPLATE = ROOT / "infra" / "consumer.yaml"
-SENDER = "welcome@example.com"
 MOTO_NOTES = (
     "moto differs from DynamoDB in ways you may see here: an UpdateItem that creates an item "
     "emits two INSERTs (the first with the key only), a write that changes nothing still emits "
     "MODIFY, Time to Live never deletes (this demo's sweeper does it, see below), and the "
     "stream has one shard."
 )
-
-
-class Console:
-    """The demo's own lines: readable text, or JSON objects with ``"source": "demo"``."""
-
-    def __init__(self, json_lines: bool, out: Any = None) -> None:
-        self.json_lines = json_lines
-        self.out = out if out is not None else sys.stdout
-        self.lock = threading.RLock()
-
-    def say(self, text: str, kind: str = "info", **fields: Any) -> None:
-        with self.lock:
-            if self.json_lines:
-                entry = {"source": "demo", "kind": kind, "message": text, **fields}
-                self.out.write(json.dumps(entry, default=str) + "\n")
-            else:
-                self.out.write(text + "\n")
-            self.out.flush()
 
 
 def _describe(record: dict[str, Any]) -> str:
@@ -120,11 +105,11 @@ def build_poller(
         poll_interval=poll_interval,
         **deployed,
     )
-    checkpoints = (
-        JsonFileCheckpoints(checkpoint_file, checkpoint_key(found.config))
-        if checkpoint_file
-        else None
-    )
+    checkpoints = None
+    if checkpoint_file:
+        checkpoints = JsonFileCheckpoints(checkpoint_file, checkpoint_key(found.config))
+        for key in checkpoints.prune(stale_keys(found.config)):
+            console.say(f"  checkpoints of a stream that is gone, pruned: {key}", "checkpoints")
     return Poller(
         found.config,
         showing(found.handler, console),
@@ -133,122 +118,14 @@ def build_poller(
         checkpoints=checkpoints,
         progress=Progress(json_lines=json_lines),
         transform_record=sweeper.mark,
-    )
-
-
-def _item(user_id: str, email: str, name: str, **extra: Any) -> dict[str, Any]:
-    item: dict[str, Any] = {"id": {"S": user_id}, "email": {"S": email}, "name": {"S": name}}
-    for attribute, value in extra.items():
-        item[attribute] = {"N": str(value)} if isinstance(value, int) else {"S": str(value)}
-    return item
-
-
-def sample_writes(
-    dynamodb: Any, table: str, sweeper: TtlSweeper, ttl_attribute: str
-) -> list[tuple[str, Callable[[], object]]]:
-    """The sample changes: (what a person reads, the write)."""
-    expired = int(time.time()) - 60
-    return [
-        (
-            "create ada (PutItem)",
-            lambda: dynamodb.put_item(
-                TableName=table, Item=_item("ada", "ada@example.com", "Ada Lovelace")
-            ),
-        ),
-        (
-            "create grace (PutItem)",
-            lambda: dynamodb.put_item(
-                TableName=table, Item=_item("grace", "grace@example.com", "Grace Hopper")
-            ),
-        ),
-        (
-            "update ada's name (UpdateItem)",
-            lambda: dynamodb.update_item(
-                TableName=table,
-                Key={"id": {"S": "ada"}},
-                UpdateExpression="SET #n = :n",
-                ExpressionAttributeNames={"#n": "name"},
-                ExpressionAttributeValues={":n": {"S": "Augusta Ada King"}},
-            ),
-        ),
-        (
-            "delete grace (DeleteItem)",
-            lambda: dynamodb.delete_item(TableName=table, Key={"id": {"S": "grace"}}),
-        ),
-        (
-            "create linus with an upsert (UpdateItem on a new key; moto emits two INSERTs)",
-            lambda: dynamodb.update_item(
-                TableName=table,
-                Key={"id": {"S": "linus"}},
-                UpdateExpression="SET email = :e, #n = :n",
-                ExpressionAttributeNames={"#n": "name"},
-                ExpressionAttributeValues={
-                    ":e": {"S": "linus@example.com"},
-                    ":n": {"S": "Linus Torvalds"},
-                },
-            ),
-        ),
-        (
-            f"create temp with {ttl_attribute} one minute in the past (PutItem)",
-            lambda: dynamodb.put_item(
-                TableName=table,
-                Item=_item(
-                    "temp", "temp@example.com", "Temporary User", **{ttl_attribute: expired}
-                ),
-            ),
-        ),
-        (
-            "Time to Live expires temp (moto has no TTL: the demo's sweeper deletes expired "
-            "items and marks the REMOVE as DynamoDB's TTL would)",
-            sweeper.sweep,
-        ),
-    ]
-
-
-EXPECTED_EMAILS = ("ada@example.com", "grace@example.com", "linus@example.com", "temp@example.com")
-
-
-def _show_emails(console: Console, emails: Sequence[SentEmail]) -> None:
-    console.say(f"Welcome emails accepted by the emulator's SES: {len(emails)}", "emails")
-    for email in emails:
-        console.say(
-            f"  to {', '.join(email.to)} from {email.source}: {email.subject!r} "
-            f"[message id {email.message_id}]",
-            "email",
-            to=list(email.to),
-            subject=email.subject,
-            message_id=email.message_id,
-        )
-
-
-@dataclass(frozen=True)
-class Pipeline:
-    """Everything a running demo holds."""
-
-    emulator: Emulator
-    stack: Stack
-    poller: Poller
-    console: Console
-    sweeper: TtlSweeper
-    stop: threading.Event
-
-
-def astuple_shallow(
-    pipeline: Pipeline,
-) -> tuple[Emulator, Stack, Poller, Console, TtlSweeper, threading.Event]:
-    return (
-        pipeline.emulator,
-        pipeline.stack,
-        pipeline.poller,
-        pipeline.console,
-        pipeline.sweeper,
-        pipeline.stop,
+        watch=StreamWatch(emulator.client("dynamodb")),
     )
 
 
 def run_demo(pipeline: Pipeline) -> int:
     """Write the sample users, check what the handler did; 0 if all is as it should be."""
-    emulator, stack, poller, console, sweeper, stop = astuple_shallow(pipeline)
+    emulator, stack, poller = pipeline.emulator, pipeline.stack, pipeline.poller
+    console, sweeper, stop = pipeline.console, pipeline.sweeper, pipeline.stop
     dynamodb = emulator.client("dynamodb")
     attribute = sweeper.attribute() or "expires_at"
     already = {e.message_id for e in emulator.sent_emails()}
@@ -262,7 +139,7 @@ def run_demo(pipeline: Pipeline) -> int:
         poller.wait_until_caught_up(timeout=30)
     poller.stop()
     emails = [e for e in emulator.sent_emails() if e.message_id not in already]
-    _show_emails(console, emails)
+    show_emails(console, emails)
     problems = []
     received = sorted(address for email in emails for address in email.to)
     if received != sorted(EXPECTED_EMAILS):
@@ -281,77 +158,88 @@ def run_demo(pipeline: Pipeline) -> int:
     return 1 if problems else 0
 
 
-def serve(pipeline: Pipeline) -> int:
-    """Keep the pipeline running until Ctrl-C, showing emails as SES accepts them."""
-    emulator, stack, poller, console, sweeper, stop = astuple_shallow(pipeline)
-    url = emulator.endpoint_url
-    item = '{"id":{"S":"u1"},"email":{"S":"someone@example.com"},"name":{"S":"Someone"}}'
-    console.say(
-        "\n".join(
-            [
-                f"The pipeline is running on {url} (Ctrl-C stops everything). Write from another "
-                "terminal, with any credentials, e.g.:",
-                "  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
-                f"AWS_DEFAULT_REGION={emulator.region}",
-                f"  aws dynamodb put-item --endpoint-url {url} --table-name {stack.table_name} "
-                f"--item '{item}'",
-                f"  aws dynamodb delete-item --endpoint-url {url} --table-name {stack.table_name} "
-                """--key '{"id":{"S":"u1"}}'""",
-                "Items whose expires_at (epoch seconds) has passed are deleted within 5 seconds, "
-                "as Time to Live would.",
-            ]
-        ),
-        "serving",
-        endpoint_url=url,
-        table=stack.table_name,
-        stream_arn=stack.stream_arn,
-        on_failure_queue_url=stack.queue_url,
-    )
-    seen = {e.message_id for e in emulator.sent_emails()}
-    poller.start()
-    poller.wait_until_caught_up(timeout=30)
-    next_sweep = time.monotonic() + 5
-    while not stop.wait(0.5):
-        if poller.failure is not None:
-            console.say(f"the poller stopped: {poller.failure!r}", "error")
-            return 1
-        fresh = [e for e in emulator.sent_emails() if e.message_id not in seen]
-        seen.update(e.message_id for e in fresh)
-        if fresh:
-            _show_emails(console, fresh)
-        if time.monotonic() >= next_sweep:
-            sweeper.sweep()
-            next_sweep = time.monotonic() + 5
-    console.say("Stopping (Ctrl-C again to force)...", "stopping")
-    poller.stop()
-    return 0
-
-
-def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m devtools.demo", description=__doc__.split("\n\n")[0] if __doc__ else None
-    )
-    parser.add_argument("--serve", action="store_true", help="keep running until Ctrl-C")
-    parser.add_argument(
+def parser() -> argparse.ArgumentParser:
+    """The command line (every flag with its help)."""
+    p = cli.parser(PROG, __doc__.split("\n\n")[0] if __doc__ else None)
+    p.add_argument("--serve", action="store_true", help="keep running until Ctrl-C (make run)")
+    p.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=None,
         help=f"emulator port (default: {DEFAULT_PORT} with --serve, any free port otherwise)",
     )
-    parser.add_argument("--table", default="Users", help="Users table name (default: Users)")
-    parser.add_argument("--json", action="store_true", help="JSON lines instead of text")
-    parser.add_argument(
-        "--poll-interval", type=float, default=0.25, help="seconds between empty reads (0.25)"
+    p.add_argument("--table", default="Users", help="Users table name (default: Users)")
+    p.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    p.add_argument(
+        "--poll-interval",
+        type=cli.non_negative_float,
+        default=0.25,
+        help="seconds between reads of an idle shard (0.25)",
     )
-    parser.add_argument(
-        "--checkpoint-file", type=Path, default=None, help="persist checkpoints to this file"
+    p.add_argument(
+        "--checkpoint-file",
+        type=Path,
+        default=None,
+        help="keep the poller's checkpoints in this file (entries of dead streams are pruned)",
     )
-    return parser.parse_args(argv)
+    return p
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 (any free port) to 65535, not {value}")
+    return value
+
+
+def _start(port: int) -> Emulator:
+    emulator = Emulator(port=port)
+    try:
+        return emulator.start()
+    except EmulatorError as exc:
+        hint = " (another port: make run PORT=8001, or --port)" if port else ""
+        raise cli.Failure(f"cannot start the emulator: {exc}{hint}") from exc
+
+
+def _assemble(
+    args: argparse.Namespace, emulator: Emulator, console: Console, stop: threading.Event
+) -> Pipeline:
+    console.say(f"Emulator (moto) listening on {emulator.endpoint_url}", "emulator")
+    stack = emulator.create_stack(parameters={"UsersTableName": args.table})
+    console.say(
+        f"Stack {stack.name} created from infra/users-table.yaml through CloudFormation: "
+        f"table {stack.table_name}, ledger {stack.ledger_table}, on-failure queue "
+        f"{stack.queue_url}",
+        "stack",
+        outputs=dict(stack.outputs),
+    )
+    if stack.skipped:
+        names = ", ".join(f"{lid} ({kind})" for lid, kind in stack.skipped)
+        console.say(f"  not created (moto's CloudFormation lacks them): {names}", "stack")
+    console.say(f"Note: {MOTO_NOTES}", "note")
+    emulator.verify_sender(SENDER)
+    sweeper = TtlSweeper(emulator.client("dynamodb"), stack.table_name)
+    poller = build_poller(
+        emulator,
+        stack,
+        console,
+        json_lines=args.json,
+        poll_interval=args.poll_interval,
+        checkpoint_file=args.checkpoint_file,
+        sweeper=sweeper,
+    )
+    return Pipeline(emulator, stack, poller, console, sweeper, stop)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parse(argv)
+    args = parser().parse_args(argv)
     console = Console(args.json)
+    port = args.port if args.port is not None else (DEFAULT_PORT if args.serve else 0)
+    emulator = _start(port)
+    pipeline: Pipeline | None = None
     stop = threading.Event()
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
@@ -362,50 +250,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     previous = signal.signal(signal.SIGINT, interrupt)
     previous_term = signal.signal(signal.SIGTERM, interrupt)
-    port = args.port if args.port is not None else (DEFAULT_PORT if args.serve else 0)
-    emulator = Emulator(port=port)
     try:
-        emulator.start()
-    except EmulatorError as exc:
-        console.say(f"cannot start the emulator: {exc}", "error")
-        return 2
-    poller: Poller | None = None
-    try:
-        console.say(f"Emulator (moto) listening on {emulator.endpoint_url}", "emulator")
-        stack = emulator.create_stack(parameters={"UsersTableName": args.table})
-        console.say(
-            f"Stack {stack.name} created from infra/users-table.yaml through CloudFormation: "
-            f"table {stack.table_name}, ledger {stack.ledger_table}, on-failure queue "
-            f"{stack.queue_url}",
-            "stack",
-            outputs=dict(stack.outputs),
-        )
-        if stack.skipped:
-            names = ", ".join(f"{lid} ({kind})" for lid, kind in stack.skipped)
-            console.say(f"  not created (moto's CloudFormation lacks them): {names}", "stack")
-        console.say(f"Note: {MOTO_NOTES}", "note")
-        emulator.verify_sender(SENDER)
-        sweeper = TtlSweeper(emulator.client("dynamodb"), stack.table_name)
-        poller = build_poller(
-            emulator,
-            stack,
-            console,
-            json_lines=args.json,
-            poll_interval=args.poll_interval,
-            checkpoint_file=args.checkpoint_file,
-            sweeper=sweeper,
-        )
-        pipeline = Pipeline(emulator, stack, poller, console, sweeper, stop)
+        pipeline = _assemble(args, emulator, console, stop)
         return serve(pipeline) if args.serve else run_demo(pipeline)
     except KeyboardInterrupt:
         return 130
     finally:
-        if poller is not None:
-            poller.stop()
+        if pipeline is not None:
+            pipeline.poller.stop()
         emulator.stop()
         signal.signal(signal.SIGINT, previous)
         signal.signal(signal.SIGTERM, previous_term)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run(main, prog=PROG))

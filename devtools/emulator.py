@@ -163,6 +163,12 @@ class Emulator:
         return self._server is not None
 
     @property
+    def alive(self) -> bool:
+        """True while the server thread serves (False once it died, or was stopped)."""
+        thread = getattr(self._server, "_thread", None)
+        return thread is not None and thread.is_alive()
+
+    @property
     def endpoint_url(self) -> str:
         if self._server is None:
             raise EmulatorError("the emulator is not running")

@@ -17,6 +17,9 @@ table put back gets the original shard object again, cut back to where it was be
 transaction. The stream then reads exactly as DynamoDB's would: the cancelled transaction
 leaves no trace, and every later write follows in order.
 
+**A request moto fails on.** moto's server (werkzeug) logs the whole traceback of each request
+it fails on (an internal error, answered with HTTP 500): :func:`apply` makes that one line.
+
 ``tests/devtools/test_moto_fixes.py`` checks, with moto alone, that moto still behaves this way,
 so that the fix is removed when moto changes.
 """
@@ -24,11 +27,12 @@ so that the fix is removed when moto changes.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["applied", "apply"]
+__all__ = ["OneLineRequestErrors", "applied", "apply"]
 
 _LOCK = threading.RLock()
 _MARK = "_users_stream_fixed"
@@ -86,6 +90,19 @@ def _transact(method: Callable[..., Any]) -> Callable[..., Any]:
     return transact_write_items
 
 
+class OneLineRequestErrors(logging.Filter):
+    """werkzeug's ``Error on request:`` + traceback, as one line naming the error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if text.startswith("Error on request:"):
+            lines = [line for line in text.splitlines() if line.strip()]
+            record.msg = f"emulator: a request failed inside moto (HTTP 500): {lines[-1].strip()}"
+            record.args = ()
+            record.exc_info = None
+        return True
+
+
 def applied() -> bool:
     """True once :func:`apply` has patched moto in this process."""
     from moto.dynamodb.models import DynamoDBBackend
@@ -101,6 +118,7 @@ def apply() -> None:
     with _LOCK:
         if applied():
             return
+        logging.getLogger("werkzeug").addFilter(OneLineRequestErrors())
         for name in _WRITES:
             setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
         for name in _READS:

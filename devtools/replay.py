@@ -22,14 +22,14 @@ replayed, and the message is the only trace of it.
 
 Messages that fail stay invisible until the run ends, then become visible again at once, so one
 run sees each message once. Exit status: 0 when every message read was replayed and deleted (or
-the queue was empty), 1 when any was left in the queue, 2 for a usage error.
+the queue was empty), 1 when any was left in the queue or the queue or endpoint could not be
+used (one line on stderr; ``--debug`` for the traceback), 2 for a usage error.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -57,6 +57,7 @@ BatchRunner = Callable[[list[dict[str, Any]]], Outcome]
 
 MAX_EMPTY_READS = 5  # consecutive empty GetRecords before a range's end counts as missing
 REPLAYED, TRIMMED, FAILED, MALFORMED = "replayed", "trimmed", "failed", "malformed"
+PROG = "python -m devtools.replay"
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,13 +373,12 @@ def describe(result: MessageResult) -> str:
     )
 
 
-def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    from devtools.poller import DEFAULT_ENDPOINT
+def parser() -> argparse.ArgumentParser:
+    """The command line (every flag with its help)."""
+    from devtools import cli
+    from devtools.commands import DEFAULT_ENDPOINT
 
-    p = argparse.ArgumentParser(
-        prog="python -m devtools.replay",
-        description=__doc__.split("\n\n")[0] if __doc__ else None,
-    )
+    p = cli.parser(PROG, __doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--queue-url", required=True, help="the on-failure SQS queue (URL)")
     p.add_argument(
         "--endpoint-url",
@@ -394,34 +394,41 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--app", default="app", help="module holding the Chalice app (app)")
     p.add_argument("--handler", default=None, help="which on_dynamodb_record handler, by name")
-    p.add_argument("--batch-size", type=int, default=100, help="records per invocation (100)")
-    p.add_argument("--attempts", type=int, default=3, help="tries per failing record (3)")
-    p.add_argument("--visibility-timeout", type=int, default=300)
-    p.add_argument("--wait-seconds", type=int, default=1, help="SQS long polling (1)")
+    p.add_argument(
+        "--batch-size", type=cli.positive_int, default=100, help="records per invocation (100)"
+    )
+    p.add_argument(
+        "--attempts", type=cli.positive_int, default=3, help="tries per failing record (3)"
+    )
+    p.add_argument(
+        "--visibility-timeout",
+        type=cli.positive_int,
+        default=300,
+        help="seconds a message being replayed stays hidden from other readers (300)",
+    )
+    p.add_argument(
+        "--wait-seconds",
+        type=int,
+        choices=range(21),
+        default=1,
+        metavar="0-20",
+        help="SQS long polling (1)",
+    )
     p.add_argument("--json", action="store_true", help="JSON lines instead of text")
-    return p.parse_args(argv)
+    return p
 
 
 def _local_runner(args: argparse.Namespace, stream_arn: str) -> BatchRunner:
-    import importlib
+    from devtools.commands import one_handler
 
-    from devtools.pipeline import discover
-
-    sys.path.insert(0, os.getcwd())
-    module = importlib.import_module(args.app)
-    found = discover(module.app, stream_arn=stream_arn)
-    if args.handler:
-        found = [h for h in found if h.name == args.handler]
-    if len(found) != 1:
-        names = ", ".join(h.name for h in found) or "none"
-        raise SystemExit(f"need exactly one on_dynamodb_record handler (found: {names})")
-    return LocalHandler(found[0].handler, found[0].config)
+    found = one_handler(args.app, args.handler, stream_arn=stream_arn)
+    return LocalHandler(found.handler, found.config)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    args = _parse(argv)
+    args = parser().parse_args(argv)
     output = out if out is not None else sys.stdout
-    from devtools.poller import session_for
+    from devtools.commands import session_for
 
     session, client_args = session_for(args.endpoint_url, args.region)
     if args.function_name:
@@ -463,4 +470,6 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from devtools import cli
+
+    sys.exit(cli.run(main, prog=PROG))

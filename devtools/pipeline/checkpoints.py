@@ -91,6 +91,8 @@ class JsonFileCheckpoints(MemoryCheckpoints):
             document = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             return {"version": 1, "mappings": {}}
+        except json.JSONDecodeError:
+            raise ValueError(f"{self.path} is not a checkpoint file (not JSON)") from None
         if not isinstance(document, dict) or not isinstance(document.get("mappings"), dict):
             raise ValueError(f"{self.path} is not a checkpoint file")
         return document

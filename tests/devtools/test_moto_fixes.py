@@ -121,3 +121,14 @@ def test_apply_is_idempotent(emulator):
     before = DynamoDBBackend.transact_write_items
     moto_fixes.apply()
     assert DynamoDBBackend.transact_write_items is before
+
+
+def test_a_request_moto_fails_on_is_logged_in_one_line():
+    import logging
+
+    text = "Error on request:\nTraceback (most recent call last):\n  File x\nTypeError: '<' no\n"
+    record = logging.LogRecord("werkzeug", logging.ERROR, "f", 1, text, (), None)
+    assert moto_fixes.OneLineRequestErrors().filter(record)
+    assert record.getMessage() == (
+        "emulator: a request failed inside moto (HTTP 500): TypeError: '<' no"
+    )

@@ -1,0 +1,64 @@
+"""What a running local pipeline holds (:class:`Pipeline`), and how it speaks (:class:`Console`).
+
+Shared by the one-shot demo (:mod:`devtools.demo`) and serve mode (:mod:`devtools.serve`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from devtools.emulator import Emulator, SentEmail, Stack
+from devtools.pipeline import Poller
+from devtools.ttl import TtlSweeper
+
+__all__ = ["SENDER", "Console", "Pipeline", "show_emails"]
+
+SENDER = "welcome@example.com"
+
+
+class Console:
+    """The demo's own lines: readable text, or JSON objects with ``"source": "demo"``."""
+
+    def __init__(self, json_lines: bool, out: Any = None) -> None:
+        self.json_lines = json_lines
+        self.out = out if out is not None else sys.stdout
+        self.lock = threading.RLock()
+
+    def say(self, text: str, kind: str = "info", **fields: Any) -> None:
+        with self.lock:
+            if self.json_lines:
+                entry = {"source": "demo", "kind": kind, "message": text, **fields}
+                self.out.write(json.dumps(entry, default=str) + "\n")
+            else:
+                self.out.write(text + "\n")
+            self.out.flush()
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Everything a running demo holds."""
+
+    emulator: Emulator
+    stack: Stack
+    poller: Poller
+    console: Console
+    sweeper: TtlSweeper
+    stop: threading.Event
+
+
+def show_emails(console: Console, emails: Sequence[SentEmail]) -> None:
+    console.say(f"Welcome emails accepted by the emulator's SES: {len(emails)}", "emails")
+    for email in emails:
+        console.say(
+            f"  to {', '.join(email.to)} from {email.source}: {email.subject!r} "
+            f"[message id {email.message_id}]",
+            "email",
+            to=list(email.to),
+            subject=email.subject,
+            message_id=email.message_id,
+        )
