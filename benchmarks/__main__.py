@@ -25,7 +25,9 @@ from benchmarks import decode, handler
 from benchmarks.report import Report, Row, plot_scaling
 from benchmarks.timing import Clock, compare
 from benchmarks.workload import NO_INSERT_MIX, Workload, max_batch, sized_batch
+from devtools import cli
 
+PROG = "python -m benchmarks"
 FIGURES = ("decode", "handler", "coldstart", "emails", "pipeline")
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PLOT = "benchmark-decode.png"
@@ -313,22 +315,29 @@ faster, rougher pass (it writes nothing), `--only decode,handler` for some figur
     report.section("How these figures were taken", body)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer rounds; write nothing")
-    parser.add_argument("--only", default=",".join(FIGURES), help="comma-separated figures")
-    parser.add_argument("--no-write", action="store_true", help="print only")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    parser.add_argument(
+def parser() -> argparse.ArgumentParser:
+    """The command line (every flag with its help)."""
+    p = cli.parser(PROG, __doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="fewer rounds; write nothing")
+    p.add_argument(
+        "--only", default=",".join(FIGURES), help=f"comma-separated figures ({','.join(FIGURES)})"
+    )
+    p.add_argument("--no-write", action="store_true", help="print only")
+    p.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    p.add_argument(
         "--cpu-clock",
         action="store_true",
         help="time in-process figures with thread CPU time (steadier on a busy machine)",
     )
-    args = parser.parse_args(argv)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     only = {name.strip() for name in args.only.split(",") if name.strip()}
     unknown = only - set(FIGURES)
-    if unknown:
-        parser.error(f"unknown figures: {', '.join(sorted(unknown))}")
+    if unknown or not only:
+        raise cli.UsageError(f"--only: unknown figures: {', '.join(sorted(unknown)) or '(none)'}")
     plan = Plan(
         rounds=5 if args.quick else 15,
         coldstart_runs=10 if args.quick else 40,
@@ -368,4 +377,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main, prog=PROG))

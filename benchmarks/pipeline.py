@@ -237,16 +237,42 @@ def measure_pipeline(
     return results
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.pipeline", description=__doc__)
-    parser.add_argument("--records", type=int, default=500)
-    parser.add_argument("--latency-samples", type=int, default=100)
-    parser.add_argument("--write-rate", type=float, default=10.0, help="writes/s for latency")
-    parser.add_argument("--poll-interval", type=float, default=0.25)
-    parser.add_argument("--batch-size", type=int, default=100)
-    parser.add_argument("--handler", choices=("noop", "app"), action="append", default=None)
+def parser() -> argparse.ArgumentParser:
+    """The command line (every flag with its help)."""
+    from devtools import cli
+
+    parser = cli.parser("python -m benchmarks.pipeline", __doc__)
+    parser.add_argument(
+        "--records", type=cli.positive_int, default=500, help="records for throughput (500)"
+    )
+    parser.add_argument(
+        "--latency-samples", type=cli.positive_int, default=100, help="latency samples (100)"
+    )
+    parser.add_argument(
+        "--write-rate", type=cli.positive_float, default=10.0, help="writes/s for latency (10)"
+    )
+    parser.add_argument(
+        "--poll-interval",
+        type=cli.non_negative_float,
+        default=0.25,
+        help="the poller's idle poll interval (0.25)",
+    )
+    parser.add_argument(
+        "--batch-size", type=cli.positive_int, default=100, help="records per batch (100)"
+    )
+    parser.add_argument(
+        "--handler",
+        choices=("noop", "app"),
+        action="append",
+        default=None,
+        help="which handler to measure (repeatable; default both)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per handler")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     import json
     import sys
 
@@ -265,4 +291,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from devtools import cli
+
+    raise SystemExit(cli.run(main, prog="python -m benchmarks.pipeline"))
