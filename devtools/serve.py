@@ -163,11 +163,15 @@ def serve(pipeline: Pipeline) -> int:
     started = time.monotonic()
     seen = {e.message_id for e in emulator.sent_emails()}
     already = len(seen)
-    poller.start()
-    poller.wait_until_caught_up(timeout=30)  # reading from LATEST before anyone is told to write
-    _banner(pipeline)
     supervisor = Supervisor(pipeline)
-    problem = None
+    poller.start()
+    try:
+        poller.wait_until_caught_up(timeout=30)  # reading from LATEST before anyone writes
+    except (RuntimeError, TimeoutError):
+        pass  # the supervisor says what happened
+    problem = supervisor.problem()
+    if problem is None:
+        _banner(pipeline)
     while problem is None and not pipeline.stop.wait(0.5):
         problem = supervisor.problem()
         fresh = [e for e in emulator.sent_emails() if e.message_id not in seen]
