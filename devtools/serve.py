@@ -17,6 +17,7 @@ Ctrl-C (or SIGTERM) stops everything with exit 0 and the same summary.
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
 import time
@@ -165,10 +166,8 @@ def serve(pipeline: Pipeline) -> int:
     already = len(seen)
     supervisor = Supervisor(pipeline)
     poller.start()
-    try:
+    with contextlib.suppress(RuntimeError, TimeoutError):  # the supervisor says what happened
         poller.wait_until_caught_up(timeout=30)  # reading from LATEST before anyone writes
-    except (RuntimeError, TimeoutError):
-        pass  # the supervisor says what happened
     problem = supervisor.problem()
     if problem is None:
         _banner(pipeline)

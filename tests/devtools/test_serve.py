@@ -1,4 +1,4 @@
-"""Serve mode's supervision: any part that fails is one line, then recovery or exit 1 and a summary."""
+"""Serve mode's supervision: a part that fails is one line, then recovery or exit 1 + a summary."""
 
 from __future__ import annotations
 
@@ -37,6 +37,12 @@ def _pipeline(emulator: Any, poller: Any, sweeper: Any, out: io.StringIO) -> Pip
     )
 
 
+def _supervisor(emulator: Any, sweeper: Any, out: io.StringIO) -> serve.Supervisor:
+    poller = Poller.__new__(Poller)
+    poller.failure = None
+    return serve.Supervisor(_pipeline(emulator, poller, sweeper, out))
+
+
 def _lines(out: io.StringIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.getvalue().splitlines()]
 
@@ -48,9 +54,7 @@ def fast_sweeps(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_a_failing_sweeper_is_one_line_each_time_and_stops_serving_the_third(emulator, fast_sweeps):
     out = io.StringIO()
-    poller = Poller.__new__(Poller)
-    poller.failure = None
-    supervisor = serve.Supervisor(_pipeline(emulator, poller, FlakySweeper(5), out))
+    supervisor = _supervisor(emulator, FlakySweeper(5), out)
     assert supervisor.problem() is None
     assert supervisor.problem() is None
     problem = supervisor.problem()
@@ -63,9 +67,7 @@ def test_a_failing_sweeper_is_one_line_each_time_and_stops_serving_the_third(emu
 
 def test_a_sweeper_that_recovers_says_so(emulator, fast_sweeps):
     out = io.StringIO()
-    poller = Poller.__new__(Poller)
-    poller.failure = None
-    supervisor = serve.Supervisor(_pipeline(emulator, poller, FlakySweeper(1), out))
+    supervisor = _supervisor(emulator, FlakySweeper(1), out)
     assert supervisor.problem() is None
     assert supervisor.problem() is None
     assert [line["message"] for line in _lines(out)][-1] == "the Time to Live sweeper works again"
@@ -74,9 +76,7 @@ def test_a_sweeper_that_recovers_says_so(emulator, fast_sweeps):
 def test_a_stopped_emulator_is_a_problem():
     stopped = Emulator().start()
     stopped.stop()
-    poller = Poller.__new__(Poller)
-    poller.failure = None
-    supervisor = serve.Supervisor(_pipeline(stopped, poller, FlakySweeper(0), io.StringIO()))
+    supervisor = _supervisor(stopped, FlakySweeper(0), io.StringIO())
     assert supervisor.problem() == "the emulator (moto's server) stopped serving"
 
 
