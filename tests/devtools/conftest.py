@@ -6,6 +6,7 @@ moto keeps state per process, so every table and queue gets a unique name.
 from __future__ import annotations
 
 import itertools
+import signal
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ import pytest
 from devtools.emulator import Emulator, Stack
 from devtools.pipeline import MappingConfig, MemoryCheckpoints, Poller, Progress, SqsDestination
 from devtools.pipeline.checkpoints import CheckpointStore
+from tests.devtools.processes import Running
 
 
 @pytest.fixture(scope="session")
@@ -174,3 +176,18 @@ def make_poller(table: StreamTable) -> Callable[..., Poller]:
         )
 
     return make
+
+
+@pytest.fixture
+def running() -> Iterator[Callable[..., Running]]:
+    started: list[Running] = []
+
+    def start(args: list[str], env: dict[str, str], group: bool = False) -> Running:
+        started.append(Running(args, env, group))
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.process.poll() is None:
+            process.signal(signal.SIGKILL)
+            process.process.wait()

@@ -8,95 +8,13 @@ on Ctrl-C (SIGINT); the poller command must do the same against a given endpoint
 from __future__ import annotations
 
 import json
-import os
-import queue
-import signal
 import subprocess
 import sys
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
-import pytest
-
-from devtools.emulator import FAKE_CREDENTIALS, Emulator
+from devtools.emulator import Emulator
 from tests.devtools.conftest import StreamTable
-
-ROOT = Path(__file__).resolve().parents[2]
-AWS_CLI = Path(sys.executable).parent / "aws"
-
-
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env.update(FAKE_CREDENTIALS)
-    env["PYTHONPATH"] = str(ROOT)
-    env.update(extra)
-    return env
-
-
-class Running:
-    """A process whose stdout lines are collected as they come."""
-
-    def __init__(self, args: list[str], env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.seen: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 60) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                if self.process.poll() is not None and self.lines.empty():
-                    break
-                continue
-            self.seen.append(line)
-            if predicate(line):
-                return line
-        stderr = self.process.stderr.read() if self.process.poll() is not None else ""  # type: ignore[union-attr]
-        raise AssertionError(f"not seen; output so far: {self.seen[-20:]}\n{stderr}")
-
-    def interrupt(self, timeout: float = 30) -> int:
-        self.process.send_signal(signal.SIGINT)
-        code = self.process.wait(timeout)
-        while not self.lines.empty():
-            self.seen.append(self.lines.get())
-        return code
-
-
-@pytest.fixture
-def running() -> Iterator[Callable[..., Running]]:
-    started: list[Running] = []
-
-    def start(args: list[str], env: dict[str, str]) -> Running:
-        started.append(Running(args, env))
-        return started[-1]
-
-    yield start
-    for process in started:
-        if process.process.poll() is None:
-            process.process.kill()
-            process.process.wait()
-
-
-def _json(line: str) -> dict[str, Any]:
-    try:
-        value = json.loads(line)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
+from tests.devtools.processes import AWS_CLI, ROOT, _env, _json
 
 
 def test_make_demo_shows_every_change_and_each_welcome_email_and_exits_0():
