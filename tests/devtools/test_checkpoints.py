@@ -54,3 +54,25 @@ def test_a_file_that_is_not_a_checkpoint_file_is_refused(tmp_path, text):
     path.write_text(text)
     with pytest.raises(ValueError, match="not a checkpoint file"):
         JsonFileCheckpoints(path, "m")
+
+
+def test_a_restarted_in_memory_emulator_leaves_a_stale_entry_that_is_pruned(tmp_path):
+    from devtools.pipeline import MappingConfig
+    from devtools.pipeline.continuity import stale_keys
+    from devtools.pipeline.mapping import checkpoint_key
+
+    stream = "arn:aws:dynamodb:us-east-1:123456789012:table/Users/stream/{}"
+    before = MappingConfig(function_name="fn", stream_arn=stream.format("2026-01-01T00:00:00"))
+    after = MappingConfig(function_name="fn", stream_arn=stream.format("2026-01-02T00:00:00"))
+    other = MappingConfig(function_name="other", stream_arn=before.stream_arn)
+    path = tmp_path / "checkpoints.json"
+    for config in (before, other):
+        JsonFileCheckpoints(path, checkpoint_key(config)).put("s1", Checkpoint("10"))
+    resumed = JsonFileCheckpoints(path, checkpoint_key(before))
+    assert resumed.get("s1") == Checkpoint("10")  # same stream: resumes
+    assert resumed.prune(stale_keys(before)) == []
+    restarted = JsonFileCheckpoints(path, checkpoint_key(after))
+    assert restarted.get("s1") is None  # a new stream: nothing to resume
+    assert restarted.prune(stale_keys(after)) == [checkpoint_key(before)]
+    mappings = json.loads(path.read_text())["mappings"]
+    assert set(mappings) == {checkpoint_key(other)}
