@@ -51,7 +51,8 @@ MOTO_NOTES = (
     "moto differs from DynamoDB in ways you may see here: an UpdateItem that creates an item "
     "emits two INSERTs (the first with the key only), a write that changes nothing still emits "
     "MODIFY, Time to Live never deletes (this demo's sweeper does it, see below), and the "
-    "stream has one shard."
+    "stream has one shard. A cancelled transaction would leave a phantom change and stall the "
+    "stream in moto: the emulator patches that (docs/local-pipeline.md lists every difference)."
 )
 
 

@@ -209,6 +209,23 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
+def _handler_environment(endpoint_url: str, progress: Progress) -> None:
+    """On an emulator, the handler's own clients go there too unless told otherwise."""
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+        progress.emit(
+            "warning",
+            message=f"AWS_ENDPOINT_URL is not set: the handler's clients (SES, the ledger) use "
+            f"{endpoint_url} too",
+        )
+    if not os.environ.get("WELCOME_EMAIL_SENDER"):
+        progress.emit(
+            "warning",
+            message="WELCOME_EMAIL_SENDER is not set: a new user with an email will fail and be "
+            "retried; for make run, use the poller command its banner prints",
+        )
+
+
 def build(args: argparse.Namespace) -> Poller:
     """The poller the arguments describe (errors: :class:`cli.UsageError` or the AWS error)."""
     session, client_args = session_for(args.endpoint_url, args.region)
@@ -236,13 +253,16 @@ def build(args: argparse.Namespace) -> Poller:
             raise cli.UsageError(f"--checkpoint-file: {exc}") from exc
         checkpoints.prune(stale_keys(config))
     watch = StreamWatch(session.client("dynamodb", **client_args)) if emulated else None
+    progress = Progress(json_lines=args.json)
+    if emulated:
+        _handler_environment(args.endpoint_url, progress)
     return Poller(
         config,
         mapping.handler,
         streams,
         destination=destination,
         checkpoints=checkpoints,
-        progress=Progress(json_lines=args.json),
+        progress=progress,
         watch=watch,
         unreachable_after=args.give_up_after,
     )

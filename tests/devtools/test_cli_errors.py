@@ -99,13 +99,20 @@ def test_poller_with_a_broken_checkpoint_file_or_no_table(table: StreamTable, tm
     )
 
 
-def test_poller_without_a_stream_arn_reads_the_tables_latest_stream(table: StreamTable):
-    args = poller.parser().parse_args(
-        ["--endpoint-url", table.emulator.endpoint_url, "--table", table.name]
-    )
-    built = poller.build(args)
+def test_poller_without_a_stream_arn_reads_the_tables_latest_stream(
+    table: StreamTable, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    url = table.emulator.endpoint_url
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "")  # restored (unset) after the test
+    monkeypatch.setenv("WELCOME_EMAIL_SENDER", "")
+    built = poller.build(poller.parser().parse_args(["--endpoint-url", url, "--table", table.name]))
     assert built.config.stream_arn == table.stream_arn
     assert built.watch is not None
+    assert os.environ["AWS_ENDPOINT_URL"] == url  # the handler's clients go to the emulator too
+    warnings = [event["message"] for event in built.progress.of_kind("warning")]
+    assert warnings[0].startswith("AWS_ENDPOINT_URL is not set: the handler's clients")
+    assert warnings[1].startswith("WELCOME_EMAIL_SENDER is not set")
+    assert len(capsys.readouterr().out.splitlines()) == 2
 
 
 def _command(module: str, *argv: str) -> subprocess.CompletedProcess[str]:
