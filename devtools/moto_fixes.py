@@ -17,6 +17,10 @@ table put back gets the original shard object again, cut back to where it was be
 transaction. The stream then reads exactly as DynamoDB's would: the cancelled transaction
 leaves no trace, and every later write follows in order.
 
+**Comparing values of different types.** In a filter or condition, ``expires_at < :now`` on an
+item whose ``expires_at`` is a string is simply false in DynamoDB; moto compares the Python
+values and fails the request (HTTP 500). :func:`apply` makes such a comparison false.
+
 **A request moto fails on.** moto's server (werkzeug) logs the whole traceback of each request
 it fails on (an internal error, answered with HTTP 500): :func:`apply` makes that one line.
 
@@ -38,6 +42,7 @@ _LOCK = threading.RLock()
 _MARK = "_users_stream_fixed"
 _WRITES = ("put_item", "update_item", "delete_item")
 _READS = ("get_shard_iterator", "get_records", "describe_stream")
+_ORDERINGS = ("OpLessThan", "OpLessThanOrEqual", "OpGreaterThan", "OpGreaterThanOrEqual")
 
 
 def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -103,6 +108,18 @@ class OneLineRequestErrors(logging.Filter):
         return True
 
 
+def _false_across_types(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def expr(self: Any, item: Any) -> Any:
+        try:
+            return method(self, item)
+        except TypeError:  # moto compared a str with a Decimal (or such): DynamoDB says false
+            return False
+
+    setattr(expr, _MARK, True)
+    return expr
+
+
 def applied() -> bool:
     """True once :func:`apply` has patched moto in this process."""
     from moto.dynamodb.models import DynamoDBBackend
@@ -112,6 +129,7 @@ def applied() -> bool:
 
 def apply() -> None:
     """Patch moto's DynamoDB and Streams backends in this process (once; idempotent)."""
+    from moto.dynamodb import comparisons
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
@@ -121,6 +139,9 @@ def apply() -> None:
         logging.getLogger("werkzeug").addFilter(OneLineRequestErrors())
         for name in _WRITES:
             setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
+        for name in _ORDERINGS:
+            operator = getattr(comparisons, name)
+            operator.expr = _false_across_types(operator.expr)
         for name in _READS:
             setattr(DynamoDBStreamsBackend, name, _locked(getattr(DynamoDBStreamsBackend, name)))
         setattr(  # noqa: B010 (mypy refuses a plain assignment to a method)

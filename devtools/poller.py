@@ -5,7 +5,8 @@ its ``Users`` table (``--table``). Point it elsewhere with ``--endpoint-url`` (L
 emulator) and ``--stream-arn``; for real AWS say so explicitly with ``--endpoint-url aws``
 (your usual credentials and region are then used, for the stream and the on-failure queue).
 The handler's own clients follow the environment, as in Lambda; on an emulator an unset
-``AWS_ENDPOINT_URL`` is set to it, so that the handler never reaches real AWS by accident. The handler is discovered from the Chalice app (``--app``),
+``AWS_ENDPOINT_URL`` is set to it, so that the handler never reaches real AWS by accident.
+The handler is discovered from the Chalice app (``--app``),
 settings from options; ``REPORT_BATCH_ITEM_FAILURES`` in the environment sets
 ``--report-batch-item-failures``, so the handler and the mapping agree.
 

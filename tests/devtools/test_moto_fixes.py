@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from devtools import moto_fixes
@@ -68,10 +70,12 @@ def _rejected(dynamodb: Any, table: str) -> None:
 
 @pytest.fixture
 def unfixed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.dynamodb import comparisons
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
-    for owner in (DynamoDBBackend, DynamoDBStreamsBackend):
+    orderings = [getattr(comparisons, name) for name in moto_fixes._ORDERINGS]
+    for owner in (DynamoDBBackend, DynamoDBStreamsBackend, *orderings):
         for name, value in list(vars(owner).items()):
             if getattr(value, "_users_stream_fixed", False):
                 monkeypatch.setattr(owner, name, value.__wrapped__)
@@ -132,3 +136,31 @@ def test_a_request_moto_fails_on_is_logged_in_one_line():
     assert record.getMessage() == (
         "emulator: a request failed inside moto (HTTP 500): TypeError: '<' no"
     )
+
+
+def _mixed_scan(table: StreamTable) -> list[str]:
+    """Items whose ``at`` is below 5, when some hold a string there; one attempt only."""
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=table.emulator.endpoint_url,
+        config=Config(retries={"max_attempts": 1}),
+    )
+    for user, value in (("s", {"S": "tomorrow"}), ("n", {"N": "1"}), ("big", {"N": "99"})):
+        dynamodb.put_item(TableName=table.name, Item={"id": {"S": user}, "at": value})
+    found = dynamodb.scan(
+        TableName=table.name,
+        FilterExpression="#at < :n",
+        ExpressionAttributeNames={"#at": "at"},
+        ExpressionAttributeValues={":n": {"N": "5"}},
+    )["Items"]
+    return [item["id"]["S"] for item in found]
+
+
+def test_moto_alone_still_fails_a_comparison_of_different_types(table, unfixed):
+    # If this fails, moto has changed: check whether devtools/moto_fixes.py is still needed.
+    with pytest.raises(ClientError, match="500"):
+        _mixed_scan(table)
+
+
+def test_with_the_fix_a_comparison_of_different_types_is_false(table):
+    assert _mixed_scan(table) == ["n"]
