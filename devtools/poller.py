@@ -99,6 +99,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--app", default="app", help="module holding the Chalice app (app)")
     p.add_argument("--stage", default="dev", help="stage, for the function's name (dev)")
     p.add_argument("--handler", default=None, help="which on_dynamodb_record handler, by name")
+    _mapping_flags(p)
+    p.add_argument(
+        "--give-up-after",
+        type=cli.positive_float,
+        default=30.0,
+        help="stop when the endpoint has not answered for this many seconds (30)",
+    )
+    p.add_argument("--checkpoint-file", type=Path, default=None, help="resume from this file")
+    p.add_argument("--json", action="store_true", help="JSON lines instead of text")
+    return p
+
+
+def _mapping_flags(p: argparse.ArgumentParser) -> None:
+    """The event source mapping's settings (Lambda's names and limits)."""
     p.add_argument(
         "--deployed-settings",
         type=Path,
@@ -121,6 +135,11 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="where a shard without a checkpoint is read from",
     )
+    _failure_flags(p)
+
+
+def _failure_flags(p: argparse.ArgumentParser) -> None:
+    """What the mapping does with failures (Lambda's names and limits)."""
     p.add_argument(
         "--report-batch-item-failures",
         type=parse_flag,
@@ -168,15 +187,6 @@ def parser() -> argparse.ArgumentParser:
         dest="retry_backoff_seconds",
         help="first wait before a retry, doubled each time (1)",
     )
-    p.add_argument(
-        "--give-up-after",
-        type=cli.positive_float,
-        default=30.0,
-        help="stop when the endpoint has not answered for this many seconds (30)",
-    )
-    p.add_argument("--checkpoint-file", type=Path, default=None, help="resume from this file")
-    p.add_argument("--json", action="store_true", help="JSON lines instead of text")
-    return p
 
 
 def _latest_stream(session: Any, client_args: dict[str, Any], table: str) -> str:

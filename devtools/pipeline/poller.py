@@ -140,7 +140,7 @@ class ShardWorker:
         poller = self.poller
         try:
             if self.iterator is None:
-                if poller.switching:
+                if poller.switch is not None:
                     return False  # the old stream is read through open iterators only
                 self._open()
                 if self.iterator is None:
@@ -176,13 +176,7 @@ class ShardWorker:
             self.skip_through = None
             raw_records = fresh
         records = [poller.convert(record) for record in raw_records]
-        for raw, record in zip(raw_records, records, strict=True):
-            created = raw["dynamodb"].get("ApproximateCreationDateTime")
-            self.created[_sequence(record)] = (
-                created.timestamp()
-                if isinstance(created, datetime)
-                else float(record["dynamodb"]["ApproximateCreationDateTime"])
-            )
+        self._remember_created(raw_records, records)
         if not records:
             self.last_empty_fetch = now
             self.next_fetch_at = now + poller.config.poll_interval
@@ -197,6 +191,15 @@ class ShardWorker:
         self.buffer.extend(records)
         self.last_fetched = records[-1]["dynamodb"]["SequenceNumber"]
         return True
+
+    def _remember_created(self, raw: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
+        for original, record in zip(raw, records, strict=True):
+            created = original["dynamodb"].get("ApproximateCreationDateTime")
+            self.created[_sequence(record)] = (
+                created.timestamp()
+                if isinstance(created, datetime)
+                else float(record["dynamodb"]["ApproximateCreationDateTime"])
+            )
 
     def created_at(self, record: Mapping[str, Any]) -> float:
         """When the record was written (sub-second where the endpoint says so)."""
@@ -453,7 +456,7 @@ class Poller:
         self.watch = watch
         endpoint = getattr(getattr(streams, "meta", None), "endpoint_url", "the endpoint")
         self.health = continuity.Health(str(endpoint), unreachable_after)
-        self.switch: tuple[str, float] | None = None  # (new stream, when it was noticed)
+        self.switch: tuple[str, float] | None = None  # (new stream, when noticed): reading the old
         self.stats = PollerStats()
         self.workers: dict[str, ShardWorker] = {}
         self._next_refresh = float("-inf")
@@ -480,11 +483,6 @@ class Poller:
         if self.watch is not None and error_code(exc) == "ResourceNotFoundException":
             return  # the table is gone: the watch says so, once, and finds its next stream
         self.warn(f"{what}, will retry: {self.health.failed(exc, now)}", shard)
-
-    @property
-    def switching(self) -> bool:
-        """True while the old stream is read to its end before re-attaching to a new one."""
-        return self.switch is not None
 
     def restart_listing(self) -> None:  # after continuity.reattach
         self._listed = False
@@ -533,7 +531,7 @@ class Poller:
             self._started_at = now
             self._announce()
         continuity.follow(self, now)
-        if now >= self._next_refresh and not self.switching:
+        if now >= self._next_refresh and self.switch is None:
             try:
                 self.refresh_shards()
                 self._listed = True
