@@ -6,12 +6,15 @@ can then go.
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from typing import Any, cast
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from devtools import moto_fixes
 from devtools.emulator import Emulator
@@ -164,3 +167,92 @@ def test_moto_alone_still_fails_a_comparison_of_different_types(table, unfixed):
 
 def test_with_the_fix_a_comparison_of_different_types_is_false(table):
     assert _mixed_scan(table) == ["n"]
+
+
+KEYS = ("a", "b", "c")
+
+
+def _key(write: tuple[str, str, int]) -> str:
+    return write[1]
+
+
+WRITE = st.tuples(st.sampled_from(["put", "delete"]), st.sampled_from(KEYS), st.integers(0, 3))
+OPERATIONS = st.lists(
+    st.one_of(
+        WRITE,
+        st.tuples(st.just("tx"), st.lists(WRITE, min_size=1, max_size=3, unique_by=lambda w: w[1])),
+        st.tuples(
+            st.just("cancelled"), st.lists(WRITE, min_size=1, max_size=2, unique_by=lambda w: w[1])
+        ),
+        st.tuples(st.just("rejected"), st.sampled_from(KEYS)),
+    ),
+    max_size=12,
+)
+
+
+def _transact_item(table: str, write: tuple[str, str, int]) -> dict[str, Any]:
+    kind, key, value = write
+    if kind == "put":
+        return {"Put": {"TableName": table, "Item": {"id": {"S": key}, "v": {"N": str(value)}}}}
+    return {"Delete": {"TableName": table, "Key": {"id": {"S": key}}}}
+
+
+class Model:
+    """What DynamoDB's stream holds after each committed write (moto: a put always emits)."""
+
+    def __init__(self) -> None:
+        self.items: set[str] = set()
+        self.stream: list[tuple[str, str]] = []
+
+    def apply(self, write: tuple[str, str, int]) -> None:
+        kind, key, _ = write
+        if kind == "put":
+            self.stream.append(("MODIFY" if key in self.items else "INSERT", key))
+            self.items.add(key)
+        elif key in self.items:
+            self.stream.append(("REMOVE", key))
+            self.items.discard(key)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(OPERATIONS)
+def test_the_stream_holds_exactly_the_committed_writes_in_order(emulator, operations):
+    dynamodb = emulator.client("dynamodb")
+    name = f"prop-{uuid.uuid4().hex[:8]}"
+    stream_arn = dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )["TableDescription"]["LatestStreamArn"]
+    reader, model, seen = Reader(emulator, stream_arn), Model(), []
+    for operation in operations:
+        if operation[0] in ("put", "delete"):
+            write = cast(tuple[str, str, int], operation)
+            if write[0] == "put":
+                dynamodb.put_item(TableName=name, Item=_transact_item(name, write)["Put"]["Item"])
+            else:
+                dynamodb.delete_item(TableName=name, Key={"id": {"S": write[1]}})
+            model.apply(write)
+        elif operation[0] == "tx":
+            writes = cast(list[tuple[str, str, int]], operation[1])
+            dynamodb.transact_write_items(TransactItems=[_transact_item(name, w) for w in writes])
+            for write in writes:
+                model.apply(write)
+        elif operation[0] == "cancelled":
+            writes = cast(list[tuple[str, str, int]], operation[1])
+            never = {"TableName": name, "Key": {"id": {"S": "never"}},
+                     "ConditionExpression": "attribute_exists(id)"}  # fmt: skip
+            items = [*(_transact_item(name, w) for w in writes), {"ConditionCheck": never}]
+            with pytest.raises(ClientError, match="TransactionCanceledException"):
+                dynamodb.transact_write_items(TransactItems=items)
+        else:
+            put = _transact_item(name, ("put", operation[1], 9))
+            delete = _transact_item(name, ("delete", operation[1], 0))
+            with pytest.raises(ClientError, match="ValidationException"):
+                dynamodb.transact_write_items(TransactItems=[put, delete])
+        seen += reader.read()
+    seen += reader.read()
+    assert seen == model.stream
+    assert {i["id"]["S"] for i in dynamodb.scan(TableName=name)["Items"]} == model.items
