@@ -85,10 +85,8 @@ class StreamTable:
                 sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-@pytest.fixture
-def table(emulator: Emulator) -> StreamTable:
-    name = f"users-{uuid.uuid4().hex[:10]}"
-    dynamodb = emulator.client("dynamodb")
+def create_stream_table(dynamodb: Any, name: str) -> str:
+    """A table keyed by ``id`` with a NEW_AND_OLD_IMAGES stream; its stream ARN."""
     described = dynamodb.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
@@ -96,6 +94,14 @@ def table(emulator: Emulator) -> StreamTable:
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
+    return str(described["TableDescription"]["LatestStreamArn"])
+
+
+@pytest.fixture
+def table(emulator: Emulator) -> StreamTable:
+    name = f"users-{uuid.uuid4().hex[:10]}"
+    dynamodb = emulator.client("dynamodb")
+    stream_arn = create_stream_table(dynamodb, name)
     sqs = emulator.client("sqs")
     queue_url = sqs.create_queue(QueueName=f"{name}-failures")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
@@ -104,7 +110,7 @@ def table(emulator: Emulator) -> StreamTable:
     return StreamTable(
         emulator,
         name,
-        described["TableDescription"]["LatestStreamArn"],
+        stream_arn,
         queue_url,
         queue_arn,
         dynamodb,

@@ -12,21 +12,14 @@ import pytest
 from devtools.pipeline import JsonFileCheckpoints, MappingConfig, Poller, Progress
 from devtools.pipeline.continuity import Health, StreamWatch, stale_keys, table_of
 from devtools.pipeline.mapping import checkpoint_key
-from tests.devtools.conftest import Recorder, StreamTable
+from tests.devtools.conftest import Recorder, StreamTable, create_stream_table
 
 
 def _recreate(table: StreamTable) -> str:
     """Delete the table and create it again with a stream: a new stream ARN."""
     table.dynamodb.delete_table(TableName=table.name)
     time.sleep(0.01)  # moto's stream label has millisecond resolution
-    described = table.dynamodb.create_table(
-        TableName=table.name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    return str(described["TableDescription"]["LatestStreamArn"])
+    return create_stream_table(table.dynamodb, table.name)
 
 
 def _poller(table: StreamTable, handler: Any, out: io.StringIO, **kwargs: Any) -> Poller:

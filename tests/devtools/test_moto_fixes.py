@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from devtools import moto_fixes
 from devtools.emulator import Emulator
-from tests.devtools.conftest import StreamTable
+from tests.devtools.conftest import StreamTable, create_stream_table
 
 
 class Reader:
@@ -219,13 +219,7 @@ class Model:
 def test_the_stream_holds_exactly_the_committed_writes_in_order(emulator, operations):
     dynamodb = emulator.client("dynamodb")
     name = f"prop-{uuid.uuid4().hex[:8]}"
-    stream_arn = dynamodb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]["LatestStreamArn"]
+    stream_arn = create_stream_table(dynamodb, name)
     reader, model, seen = Reader(emulator, stream_arn), Model(), []
     for operation in operations:
         if operation[0] in ("put", "delete"):
