@@ -7,10 +7,10 @@
 
 :meth:`Emulator.create_stack` creates ``infra/users-table.yaml`` through the emulator's
 CloudFormation API, as ``aws cloudformation deploy`` would, and reports the resources moto's
-CloudFormation does not implement (the CloudWatch alarms). Two moto gaps are filled here, each
-in one marked place: moto's CloudFormation ignores ``TimeToLiveSpecification`` (enabled again
-through ``UpdateTimeToLive``), and moto never deletes expired items (:class:`TtlSweeper`, in
-:mod:`devtools.ttl`, does it). Where moto's stream itself is unfaithful,
+CloudFormation does not implement (the CloudWatch alarms). moto's gaps are filled elsewhere,
+each in one module: its CloudFormation ignores ``TimeToLiveSpecification`` (enabled again by
+:mod:`devtools.stacks`), it never deletes expired items (:class:`TtlSweeper`, in
+:mod:`devtools.ttl`, does it), and where its DynamoDB stream is unfaithful
 :mod:`devtools.moto_fixes` patches it when the emulator starts.
 
 moto keeps its state per process, not per server: two emulators in one process share tables,
@@ -19,18 +19,17 @@ queues and sent emails. Tests give every resource a unique name for that reason.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import logging
 import os
 import time
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from devtools import moto_fixes
+from devtools.stacks import apply_time_to_live, template_resources, unsupported_resources_quiet
 from devtools.ttl import TtlSweeper
 
 __all__ = [
@@ -199,7 +198,7 @@ class Emulator:
         timeout: float = 60.0,
     ) -> Stack:
         """Create ``template`` as stack ``name`` through CloudFormation; wait for completion."""
-        with _unsupported_resources_quiet():  # Stack.skipped names them instead
+        with unsupported_resources_quiet():  # Stack.skipped names them instead
             return self._create_stack(name, template, parameters, timeout)
 
     def _create_stack(
@@ -225,41 +224,14 @@ class Emulator:
             time.sleep(0.2)
         outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
         values = {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])}
-        resources = _template_resources(body)
+        resources = template_resources(body)
         created = {
             r["LogicalResourceId"]: r["PhysicalResourceId"]
             for r in cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
         }
         skipped = [(lid, r["Type"]) for lid, r in resources.items() if lid not in created]
-        self._apply_time_to_live(resources, created, values)
+        apply_time_to_live(self.client("dynamodb"), resources, created, values)
         return Stack(name, outputs, values, skipped)
-
-    def _apply_time_to_live(
-        self,
-        resources: Mapping[str, Any],
-        created: Mapping[str, str],
-        parameters: Mapping[str, str],
-    ) -> None:
-        """moto workaround: its CloudFormation ignores ``TimeToLiveSpecification``."""
-        dynamodb = self.client("dynamodb")
-        for logical_id, resource in resources.items():
-            spec = resource.get("Properties", {}).get("TimeToLiveSpecification")
-            if resource.get("Type") != "AWS::DynamoDB::Table" or not spec:
-                continue
-            if str(spec.get("Enabled")).lower() != "true" or logical_id not in created:
-                continue
-            attribute = spec.get("AttributeName")
-            if isinstance(attribute, Mapping) and "Ref" in attribute:
-                attribute = parameters.get(attribute["Ref"])
-            if not isinstance(attribute, str):
-                continue
-            table = created[logical_id]
-            status = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
-            if status.get("TimeToLiveStatus") != "ENABLED":
-                dynamodb.update_time_to_live(
-                    TableName=table,
-                    TimeToLiveSpecification={"AttributeName": attribute, "Enabled": True},
-                )
 
     # -- SES --------------------------------------------------------------------------------
 
@@ -308,24 +280,3 @@ class Emulator:
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             **FAKE_CREDENTIALS,
         }
-
-
-@contextlib.contextmanager
-def _unsupported_resources_quiet() -> Iterator[None]:
-    """Silence moto's warning and log line for each resource type it cannot create."""
-    moto_logger = logging.getLogger("moto")
-    level = moto_logger.level
-    moto_logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto")
-            yield
-    finally:
-        moto_logger.setLevel(level)
-
-
-def _template_resources(body: str) -> dict[str, Any]:
-    from infra.cfn import loads_template
-
-    resources = loads_template(body).get("Resources", {})
-    return dict(resources) if isinstance(resources, Mapping) else {}
