@@ -26,8 +26,8 @@ setup: $(STAMP)
 demo: setup  ## run the pipeline locally: emulator, stack, poller, sample users, emails
 	$(BIN)/python -m devtools.demo
 
-run: setup  ## keep the local pipeline running on http://127.0.0.1:8000 (PORT=8001 for another port)
-	$(BIN)/python -m devtools.demo --serve --port $(or $(PORT),8000) $(RUN_ARGS)
+run: setup  ## keep the local pipeline running on http://127.0.0.1:8000 (PORT=8001: another port; STATE=FILE: keep the state)
+	$(BIN)/python -m devtools.demo --serve --port $(or $(PORT),8000) $(if $(STATE),--state $(STATE)) $(RUN_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .

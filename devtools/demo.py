@@ -26,7 +26,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from devtools import cli
+from devtools import cli, state
 from devtools.emulator import DEFAULT_PORT, Emulator, EmulatorError, Stack, TtlSweeper
 from devtools.pipeline import (
     JsonFileCheckpoints,
@@ -178,6 +178,13 @@ def parser() -> argparse.ArgumentParser:
         help="seconds between reads of an idle shard (0.25)",
     )
     p.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        help="with --serve: keep the emulator's state in this file across restarts (loaded at "
+        "start if it exists, saved at stop; checkpoints next to it). Default: in memory only",
+    )
+    p.add_argument(
         "--checkpoint-file",
         type=Path,
         default=None,
@@ -209,14 +216,7 @@ def _assemble(
     args: argparse.Namespace, emulator: Emulator, console: Console, stop: threading.Event
 ) -> Pipeline:
     console.say(f"Emulator (moto) listening on {emulator.endpoint_url}", "emulator")
-    stack = emulator.create_stack(parameters={"UsersTableName": args.table})
-    console.say(
-        f"Stack {stack.name} created from infra/users-table.yaml through CloudFormation: "
-        f"table {stack.table_name}, ledger {stack.ledger_table}, on-failure queue "
-        f"{stack.queue_url}",
-        "stack",
-        outputs=dict(stack.outputs),
-    )
+    stack = _stack(args, emulator, console)
     if stack.skipped:
         names = ", ".join(f"{lid} ({kind})" for lid, kind in stack.skipped)
         console.say(f"  not created (moto's CloudFormation lacks them): {names}", "stack")
@@ -229,14 +229,39 @@ def _assemble(
         console,
         json_lines=args.json,
         poll_interval=args.poll_interval,
-        checkpoint_file=args.checkpoint_file,
+        checkpoint_file=args.checkpoint_file
+        or (state.checkpoint_file(args.state) if args.state else None),
         sweeper=sweeper,
     )
-    return Pipeline(emulator, stack, poller, console, sweeper, stop)
+    return Pipeline(emulator, stack, poller, console, sweeper, stop, args.state)
+
+
+def _stack(args: argparse.Namespace, emulator: Emulator, console: Console) -> Stack:
+    """The stack: loaded with the state of the last run (``--state``), or created."""
+    loaded = state.load(args.state, emulator.region) if args.state else None
+    if loaded is not None:
+        console.say(
+            f"State of the last run loaded from {args.state}: stack {loaded.name}, table "
+            f"{loaded.table_name}; the poller resumes after its last checkpoint",
+            "state",
+            outputs=dict(loaded.outputs),
+        )
+        return loaded
+    stack = emulator.create_stack(parameters={"UsersTableName": args.table})
+    console.say(
+        f"Stack {stack.name} created from infra/users-table.yaml through CloudFormation: "
+        f"table {stack.table_name}, ledger {stack.ledger_table}, on-failure queue "
+        f"{stack.queue_url}",
+        "stack",
+        outputs=dict(stack.outputs),
+    )
+    return stack
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.state and not args.serve:
+        raise cli.UsageError("--state keeps the state of make run: it needs --serve")
     console = Console(args.json)
     port = args.port if args.port is not None else (DEFAULT_PORT if args.serve else 0)
     emulator = _start(port)

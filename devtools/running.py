@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from devtools.emulator import Emulator, SentEmail, Stack
@@ -49,6 +50,7 @@ class Pipeline:
     console: Console
     sweeper: TtlSweeper
     stop: threading.Event
+    state: Path | None = None  # where the emulator's state is kept across restarts, if anywhere
 
 
 def show_emails(console: Console, emails: Sequence[SentEmail]) -> None:

@@ -3,7 +3,9 @@
 At start it prints the endpoint and the exact commands for *this* pipeline: writing with the
 AWS CLI, a second poller on the stream (``python -m devtools.poller``) and a replay of the
 on-failure queue (``python -m devtools.replay``), each with the endpoint, stream ARN, ledger
-table and sender it needs; and it says that the emulator's state is in memory.
+table and sender it needs; and it says where the emulator's state is: in memory (gone at stop,
+the default), or in the state file the user chose (``--state``, :mod:`devtools.state`), saved
+at stop.
 
 Then it supervises every part, twice a second:
 
@@ -23,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from devtools import cli
+from devtools import cli, state
 from devtools.running import SENDER, Pipeline, show_emails
 
 __all__ = ["SWEEP_EVERY", "commands", "serve"]
@@ -31,10 +33,20 @@ __all__ = ["SWEEP_EVERY", "commands", "serve"]
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP_EVERY = 5.0
 SWEEP_FAILURES_TO_STOP = 3
-STATE_NOTE = (
+IN_MEMORY = (
     "State is in memory: the tables, the stream, the ledger, the queue and the sent emails are "
-    "gone when this process stops (a new run starts empty, with a new stream)."
+    "gone when this process stops (a new run starts empty, with a new stream; make run "
+    "STATE=FILE keeps them)."
 )
+
+
+def _state_note(pipeline: Pipeline) -> str:
+    if pipeline.state is None:
+        return IN_MEMORY
+    return (
+        f"State is kept in {pipeline.state}: the tables, the stream, the ledger, the queue and "
+        "the sent emails are saved there at stop and loaded at the next start."
+    )
 
 
 def _tool(name: str) -> str:
@@ -90,7 +102,7 @@ def _banner(pipeline: Pipeline) -> None:
         f"  {found['replay']}",
         "Items whose expires_at (a number: epoch seconds) has passed are deleted within 5 "
         "seconds, as Time to Live would.",
-        STATE_NOTE,
+        _state_note(pipeline),
     ]
     pipeline.console.say(
         "\n".join(lines),
@@ -102,7 +114,7 @@ def _banner(pipeline: Pipeline) -> None:
         sender=SENDER,
         on_failure_queue_url=stack.queue_url,
         commands=found,
-        state="memory",
+        state=str(pipeline.state) if pipeline.state else "memory",
     )
 
 
@@ -146,13 +158,26 @@ class Supervisor:
         return None
 
 
+def _keep_state(pipeline: Pipeline) -> str:
+    """Save the state if the user asked for it; what became of it, in words."""
+    if pipeline.state is None:
+        return "The emulator's state was in memory and is now gone."
+    if not pipeline.emulator.alive:
+        return f"The emulator stopped: its state could NOT be saved ({pipeline.state} is older)."
+    try:
+        state.save(pipeline.state, pipeline.stack, pipeline.emulator.region)
+    except Exception as exc:
+        return f"The emulator's state could NOT be saved to {pipeline.state}: {cli.describe(exc)}"
+    return f"The emulator's state is saved in {pipeline.state}."
+
+
 def _summary(pipeline: Pipeline, started: float, emails: int, problem: str | None) -> None:
     stats = pipeline.poller.stats
     text = (
         f"{'STOPPED because ' + problem if problem else 'Stopped'} after "
         f"{time.monotonic() - started:.0f}s: {stats.records_handled} change(s) handled, "
         f"{stats.records_to_destination} sent to the on-failure queue, {emails} welcome "
-        f"email(s) accepted by SES. The emulator's state was in memory and is now gone."
+        f"email(s) accepted by SES. {_keep_state(pipeline)}"
     )
     kind = "error" if problem else "stopped"
     pipeline.console.say(text, kind, problem=problem, stats=stats.as_dict(), emails=emails)
