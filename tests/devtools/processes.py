@@ -28,6 +28,19 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_module(module: str, *argv: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """``python -m module argv...`` from the project, to its end; its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *argv],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 class Running:
     """A process whose stdout lines are collected as they come."""
 

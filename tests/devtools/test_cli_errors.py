@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -14,8 +12,8 @@ import pytest
 from benchmarks import __main__ as benchmarks_main
 from benchmarks import pipeline as benchmarks_pipeline
 from devtools import cli, demo, poller, replay
-from devtools.emulator import FAKE_CREDENTIALS
 from tests.devtools.conftest import StreamTable
+from tests.devtools.processes import run_module
 
 ROOT = Path(__file__).resolve().parents[2]
 UNREACHABLE = "http://127.0.0.1:9"
@@ -115,39 +113,25 @@ def test_poller_without_a_stream_arn_reads_the_tables_latest_stream(
     assert len(capsys.readouterr().out.splitlines()) == 2
 
 
-def _command(module: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
-    env.update(FAKE_CREDENTIALS, PYTHONPATH=str(ROOT))
-    return subprocess.run(
-        [sys.executable, "-m", module, *argv],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_replay_with_a_wrong_queue_or_endpoint_is_one_line_and_debug_shows_the_traceback(
     table: StreamTable,
 ):
     url = table.emulator.endpoint_url
     wrong_queue = f"{url}/123456789012/no-such-queue"
-    done = _command("devtools.replay", "--queue-url", wrong_queue, "--endpoint-url", url)
+    done = run_module("devtools.replay", "--queue-url", wrong_queue, "--endpoint-url", url)
     assert done.returncode == 1
     [line] = done.stderr.splitlines()
     assert line.startswith("python -m devtools.replay: error: ReceiveMessage failed: ")
-    done = _command("devtools.replay", "--queue-url", wrong_queue, "--endpoint-url", UNREACHABLE)
+    done = run_module("devtools.replay", "--queue-url", wrong_queue, "--endpoint-url", UNREACHABLE)
     assert done.returncode == 1
     [line] = done.stderr.splitlines()
     assert f"cannot reach {UNREACHABLE}" in line
-    done = _command(
+    done = run_module(
         "devtools.replay", "--queue-url", wrong_queue, "--endpoint-url", UNREACHABLE, "--debug"
     )
     assert done.returncode == 1
     assert "Traceback (most recent call last):" in done.stderr
-    done = _command("devtools.replay", "--queue-url", wrong_queue, "--attempts", "0")
+    done = run_module("devtools.replay", "--queue-url", wrong_queue, "--attempts", "0")
     assert done.returncode == 2
     assert len(done.stderr.splitlines()) == 1
 

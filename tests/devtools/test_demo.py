@@ -14,19 +14,11 @@ import uuid
 
 from devtools.emulator import Emulator
 from tests.devtools.conftest import StreamTable
-from tests.devtools.processes import AWS_CLI, ROOT, _env, _json
+from tests.devtools.processes import AWS_CLI, _env, _json, run_module
 
 
 def test_make_demo_shows_every_change_and_each_welcome_email_and_exits_0():
-    result = subprocess.run(
-        [sys.executable, "-m", "devtools.demo"],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
+    result = run_module("devtools.demo")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     for change in ("INSERT id=ada", "MODIFY id=ada", "REMOVE id=grace", "REMOVE id=temp"):

@@ -3,7 +3,6 @@ and its poller resumes after the last change it handled: nothing lost, nothing h
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from typing import Any
 
@@ -11,7 +10,7 @@ import boto3
 import pytest
 
 from devtools import cli, state
-from tests.devtools.processes import ROOT, Running, _env, _json
+from tests.devtools.processes import Running, _env, _json, run_module
 
 
 def _serve(path: str) -> tuple[Running, dict[str, Any]]:
@@ -68,15 +67,7 @@ def test_a_state_file_that_is_not_one_is_one_line(tmp_path):
     bad.write_bytes(b"not a pickle")
     with pytest.raises(cli.Failure, match="is not a state file this tool wrote"):
         state.load(bad, "us-east-1")
-    done = subprocess.run(
-        [sys.executable, "-m", "devtools.demo", "--state", str(bad)],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_module("devtools.demo", "--state", str(bad))
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         "python -m devtools.demo: error: --state keeps the state of make run: it needs --serve"
