@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,6 @@ from devtools import cli, demo, poller, replay
 from tests.devtools.conftest import StreamTable
 from tests.devtools.processes import run_module
 
-ROOT = Path(__file__).resolve().parents[2]
 UNREACHABLE = "http://127.0.0.1:9"
 
 
