@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.cfn import Resolver, loads_template
+
 __all__ = [
     "DEFAULT_PORT",
     "FAKE_CREDENTIALS",
@@ -129,6 +131,9 @@ class Emulator:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> Emulator:
+        from devtools.moto_fidelity import install
+
+        install()  # moto gaps in deployments: SAM transform, change sets, mapped functions
         # moto's request handler logs every request through werkzeug's logger: keep errors only.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = _server_class()(ip_address=self.host, port=self.port, verbose=False)
@@ -199,7 +204,12 @@ class Emulator:
     ) -> Stack:
         cloudformation = self.client("cloudformation")
         body = template.read_text(encoding="utf-8")
-        given = {"DeletionProtection": "false", **(parameters or {})}
+        # The local pipeline shows Time to Live expiry, which the stack leaves off by default.
+        given = {
+            "DeletionProtection": "false",
+            "UsersTtlAttributeName": "expires_at",
+            **(parameters or {}),
+        }
         cloudformation.create_stack(
             StackName=name,
             TemplateBody=body,
@@ -217,32 +227,37 @@ class Emulator:
             time.sleep(0.2)
         outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
         values = {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])}
-        resources = _template_resources(body)
+        parsed = loads_template(body)
+        resolver = Resolver(
+            refs={**values, "AWS::StackName": name, "AWS::Region": self.region},
+            attributes={},
+            conditions=parsed.get("Conditions", {}),
+        )
+        resources = {  # what CloudFormation creates: conditions false leave resources out
+            logical_id: resource
+            for logical_id, resource in parsed.get("Resources", {}).items()
+            if "Condition" not in resource or resolver.resolve({"Condition": resource["Condition"]})
+        }
         created = {
             r["LogicalResourceId"]: r["PhysicalResourceId"]
             for r in cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
         }
         skipped = [(lid, r["Type"]) for lid, r in resources.items() if lid not in created]
-        self._apply_time_to_live(resources, created, values)
+        self._apply_time_to_live(resources, created, resolver)
         return Stack(name, outputs, values, skipped)
 
     def _apply_time_to_live(
-        self,
-        resources: Mapping[str, Any],
-        created: Mapping[str, str],
-        parameters: Mapping[str, str],
+        self, resources: Mapping[str, Any], created: Mapping[str, str], resolver: Resolver
     ) -> None:
         """moto workaround: its CloudFormation ignores ``TimeToLiveSpecification``."""
         dynamodb = self.client("dynamodb")
         for logical_id, resource in resources.items():
-            spec = resource.get("Properties", {}).get("TimeToLiveSpecification")
-            if resource.get("Type") != "AWS::DynamoDB::Table" or not spec:
+            if resource.get("Type") != "AWS::DynamoDB::Table" or logical_id not in created:
                 continue
-            if str(spec.get("Enabled")).lower() != "true" or logical_id not in created:
+            spec = resolver.resolve(resource.get("Properties", {}).get("TimeToLiveSpecification"))
+            if not isinstance(spec, Mapping) or str(spec.get("Enabled")).lower() != "true":
                 continue
             attribute = spec.get("AttributeName")
-            if isinstance(attribute, Mapping) and "Ref" in attribute:
-                attribute = parameters.get(attribute["Ref"])
             if not isinstance(attribute, str):
                 continue
             table = created[logical_id]
@@ -314,13 +329,6 @@ def _unsupported_resources_quiet() -> Iterator[None]:
             yield
     finally:
         moto_logger.setLevel(level)
-
-
-def _template_resources(body: str) -> dict[str, Any]:
-    from infra.cfn import loads_template
-
-    resources = loads_template(body).get("Resources", {})
-    return dict(resources) if isinstance(resources, Mapping) else {}
 
 
 class TtlSweeper:
