@@ -126,6 +126,9 @@ def read_back(emulator: Emulator, stack_name: str) -> Deployed:
     stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
+    tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
+    if tags.get("project") != "users-stream" or not tags.get("stage"):
+        raise Failed(f"stack {stack_name} lacks the project and stage tags: {tags}")
     name = outputs.get("FunctionName") or parameters["FunctionName"]
     lam = emulator.client("lambda")
     function = lam.get_function_configuration(FunctionName=name)

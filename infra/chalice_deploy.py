@@ -146,6 +146,11 @@ def deploy_table_stack(
             {"ParameterKey": key, "ParameterValue": value}
             for key, value in {"FunctionName": target.function_name, **parameters}.items()
         ],
+        # The stack's tags reach every resource of it that takes tags.
+        "Tags": [
+            {"Key": "project", "Value": "users-stream"},
+            {"Key": "stage", "Value": target.stage},
+        ],
     }
     try:
         cloudformation.describe_stacks(StackName=target.stack_name)
