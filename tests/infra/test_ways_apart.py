@@ -12,6 +12,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from infra.chalice_deploy import main as chalice_deploy
 pytestmark = pytest.mark.filterwarnings(r"ignore:Tried to parse AWS\S+:UserWarning")
 
 
-def build(project: Path) -> dict:
+def build(project: Path) -> dict[str, Any]:
     subprocess.run(
         ["bash", "infra/package.sh", "build"],
         cwd=project,
@@ -29,10 +30,11 @@ def build(project: Path) -> dict:
         check=True,
         capture_output=True,
     )
-    return json.loads((project / "build" / "sam.json").read_text())
+    template: dict[str, Any] = json.loads((project / "build" / "sam.json").read_text())
+    return template
 
 
-def roles(template: dict) -> dict[str, dict]:
+def roles(template: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::IAM::Role"}
 
 
