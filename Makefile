@@ -12,7 +12,7 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cat requirements-checkov.loc
 export AWS_DEFAULT_REGION ?= us-east-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo run test lint typecheck unit package bench faults audit lock clean checkov checkov-setup
+.PHONY: setup demo run test lint typecheck unit package rehearse bench faults audit lock clean checkov checkov-setup
 
 $(STAMP): requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ test: lint typecheck unit  ## every check and every test
 
 package: setup  ## build the single deployable CloudFormation template into build/
 	bash infra/package.sh build
+
+rehearse: setup  ## deploy both ways on the emulator as documented, check, drive, tear down
+	$(BIN)/python -m devtools.rehearse
 
 $(CHECKOV_STAMP): requirements-checkov.lock
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)

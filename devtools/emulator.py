@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools import moto_fixes
-from devtools.stacks import apply_time_to_live, template_resources, unsupported_resources_quiet
+from devtools.stacks import apply_time_to_live, stack_resources, unsupported_resources_quiet
 from devtools.ttl import TtlSweeper
 
 __all__ = [
@@ -129,6 +129,9 @@ class Emulator:
     # -- lifecycle --------------------------------------------------------------------------
 
     def start(self) -> Emulator:
+        from devtools.moto_fidelity import install
+
+        install()  # moto gaps in deployments: SAM transform, change sets, mapped functions
         # moto's request handler logs every request through werkzeug's logger: keep errors only.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
         moto_fixes.apply()  # where moto's stream is not faithful (see that module)
@@ -206,7 +209,12 @@ class Emulator:
     ) -> Stack:
         cloudformation = self.client("cloudformation")
         body = template.read_text(encoding="utf-8")
-        given = {"DeletionProtection": "false", **(parameters or {})}
+        # The local pipeline shows Time to Live expiry, which the stack leaves off by default.
+        given = {
+            "DeletionProtection": "false",
+            "UsersTtlAttributeName": "expires_at",
+            **(parameters or {}),
+        }
         cloudformation.create_stack(
             StackName=name,
             TemplateBody=body,
@@ -224,13 +232,13 @@ class Emulator:
             time.sleep(0.2)
         outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
         values = {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])}
-        resources = template_resources(body)
+        resources, resolver = stack_resources(body, name, self.region, values)
         created = {
             r["LogicalResourceId"]: r["PhysicalResourceId"]
             for r in cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
         }
         skipped = [(lid, r["Type"]) for lid, r in resources.items() if lid not in created]
-        apply_time_to_live(self.client("dynamodb"), resources, created, values)
+        apply_time_to_live(self.client("dynamodb"), resources, created, resolver)
         return Stack(name, outputs, values, skipped)
 
     # -- SES --------------------------------------------------------------------------------

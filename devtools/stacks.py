@@ -13,25 +13,41 @@ import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-__all__ = ["apply_time_to_live", "template_resources", "unsupported_resources_quiet"]
+from infra.cfn import Resolver, loads_template
+
+__all__ = ["apply_time_to_live", "stack_resources", "unsupported_resources_quiet"]
+
+
+def stack_resources(
+    body: str, name: str, region: str, parameters: Mapping[str, str]
+) -> tuple[dict[str, Any], Resolver]:
+    """The resources CloudFormation creates from ``body`` (a false condition leaves one out),
+    and a resolver of the stack's parameters and conditions."""
+    parsed = loads_template(body)
+    resolver = Resolver(
+        refs={**parameters, "AWS::StackName": name, "AWS::Region": region},
+        attributes={},
+        conditions=parsed.get("Conditions", {}),
+    )
+    resources = {
+        logical_id: resource
+        for logical_id, resource in parsed.get("Resources", {}).items()
+        if "Condition" not in resource or resolver.resolve({"Condition": resource["Condition"]})
+    }
+    return resources, resolver
 
 
 def apply_time_to_live(
-    dynamodb: Any,
-    resources: Mapping[str, Any],
-    created: Mapping[str, str],
-    parameters: Mapping[str, str],
+    dynamodb: Any, resources: Mapping[str, Any], created: Mapping[str, str], resolver: Resolver
 ) -> None:
     """moto workaround: its CloudFormation ignores ``TimeToLiveSpecification``."""
     for logical_id, resource in resources.items():
-        spec = resource.get("Properties", {}).get("TimeToLiveSpecification")
-        if resource.get("Type") != "AWS::DynamoDB::Table" or not spec:
+        if resource.get("Type") != "AWS::DynamoDB::Table" or logical_id not in created:
             continue
-        if str(spec.get("Enabled")).lower() != "true" or logical_id not in created:
+        spec = resolver.resolve(resource.get("Properties", {}).get("TimeToLiveSpecification"))
+        if not isinstance(spec, Mapping) or str(spec.get("Enabled")).lower() != "true":
             continue
         attribute = spec.get("AttributeName")
-        if isinstance(attribute, Mapping) and "Ref" in attribute:
-            attribute = parameters.get(attribute["Ref"])
         if not isinstance(attribute, str):
             continue
         table = created[logical_id]
@@ -55,10 +71,3 @@ def unsupported_resources_quiet() -> Iterator[None]:
             yield
     finally:
         moto_logger.setLevel(level)
-
-
-def template_resources(body: str) -> dict[str, Any]:
-    from infra.cfn import loads_template
-
-    resources = loads_template(body).get("Resources", {})
-    return dict(resources) if isinstance(resources, Mapping) else {}

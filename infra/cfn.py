@@ -62,6 +62,10 @@ def load_template(path: Path) -> dict[str, Any]:
     return loads_template(path.read_text(encoding="utf-8"))
 
 
+_FUNCTIONS = frozenset(
+    {"Ref", "Condition", "Fn::GetAtt", "Fn::If", "Fn::Not", "Fn::And", "Fn::Or", "Fn::Equals"}
+    | {"Fn::Sub", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::FindInMap", "Fn::ImportValue"}
+)
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
@@ -71,8 +75,9 @@ class Resolver:
 
     ``refs`` answers ``Ref`` (parameters, pseudo parameters, resources), ``attributes`` answers
     ``Fn::GetAtt`` by ``(logical id, attribute)`` and ``conditions`` holds the template's
-    condition definitions for ``Fn::If``. Supports what the role and the alarms use: ``Ref``,
-    ``Fn::GetAtt``, ``Fn::Sub``, ``Fn::If``, ``Fn::Not``, ``Fn::Equals``.
+    condition definitions for ``Fn::If``. Supports what the role, the alarms and the tables
+    use: ``Ref`` (``AWS::NoValue`` resolves to ``None``), ``Fn::GetAtt``, ``Fn::Sub``,
+    ``Fn::If``, ``Fn::Not``, ``Fn::And``, ``Fn::Or``, ``Fn::Equals`` and ``Condition``.
     """
 
     refs: Mapping[str, str]
@@ -85,11 +90,13 @@ class Resolver:
             return [self.resolve(item) for item in node]
         if not isinstance(node, dict):
             return node
-        if len(node) != 1 or not next(iter(node)).startswith(("Ref", "Fn::")):
+        if len(node) != 1 or next(iter(node)) not in _FUNCTIONS:
             return {key: self.resolve(value) for key, value in node.items()}
         ((function, argument),) = node.items()
         if function == "Ref":
-            return self.refs[argument]
+            return None if argument == "AWS::NoValue" else self.refs[argument]
+        if function == "Condition":
+            return bool(self.resolve(self.conditions[argument]))
         if function == "Fn::GetAtt":
             return self.attributes[(argument[0], argument[1])]
         if function == "Fn::If":
@@ -98,6 +105,10 @@ class Resolver:
             return self.resolve(chosen)
         if function == "Fn::Not":
             return not self.resolve(argument[0])
+        if function == "Fn::And":
+            return all(self.resolve(item) for item in argument)
+        if function == "Fn::Or":
+            return any(self.resolve(item) for item in argument)
         if function == "Fn::Equals":
             return self.resolve(argument[0]) == self.resolve(argument[1])
         if function == "Fn::Sub":

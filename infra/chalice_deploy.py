@@ -39,7 +39,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.cfn import Resolver, load_template
+from infra.cfn import load_template
+from infra.policy import resolved_policy
+from infra.preflight import PreflightError, check_sender
 from infra.staging import stage_project
 
 __all__ = [
@@ -144,6 +146,11 @@ def deploy_table_stack(
             {"ParameterKey": key, "ParameterValue": value}
             for key, value in {"FunctionName": target.function_name, **parameters}.items()
         ],
+        # The stack's tags reach every resource of it that takes tags.
+        "Tags": [
+            {"Key": "project", "Value": "users-stream"},
+            {"Key": "stage", "Value": target.stage},
+        ],
     }
     try:
         cloudformation.describe_stacks(StackName=target.stack_name)
@@ -174,29 +181,9 @@ def function_policy(
     outputs: Mapping[str, str], target: Target, sender: str, ses_identity: str = ""
 ) -> dict[str, Any]:
     """The one-stack role's policy (infra/consumer.yaml), resolved for this stage's resources."""
-    partition, _, _, region, account = outputs["TableArn"].split(":")[1:6]
-    log_group = f"arn:{partition}:logs:{region}:{account}:log-group:{target.log_group}:*"
-    consumer = load_template(CONSUMER)
-    resolver = Resolver(
-        refs={
-            "AWS::Partition": partition,
-            "AWS::Region": region,
-            "AWS::AccountId": account,
-            "WelcomeEmailSender": sender,
-            "SesIdentity": ses_identity,
-        },
-        attributes={
-            ("UsersTable", "Arn"): outputs["TableArn"],
-            ("UsersTable", "StreamArn"): outputs["StreamArn"],
-            ("LedgerTable", "Arn"): outputs["LedgerTableArn"],
-            ("OnFailureQueue", "Arn"): outputs["OnFailureQueueArn"],
-            ("FunctionLogGroup", "Arn"): log_group,
-        },
-        conditions=consumer["Conditions"],
+    return resolved_policy(
+        outputs, log_group=target.log_group, sender=sender, ses_identity=ses_identity
     )
-    (policy,) = consumer["Resources"]["DefaultRole"]["Properties"]["Policies"]
-    document: dict[str, Any] = resolver.resolve(policy["PolicyDocument"])
-    return document
 
 
 def configure_stage(
@@ -209,6 +196,9 @@ def configure_stage(
     variables["USERS_TABLE_STREAM_ARN"] = outputs["StreamArn"]
     variables["LEDGER_TABLE"] = outputs["LedgerTableName"]
     variables["WELCOME_EMAIL_SENDER"] = sender
+    # Chalice creates the mapping right after the table stack: from LATEST, changes written in
+    # between would never be processed (the one-stack way does the same, infra/consumer.yaml).
+    variables["STREAM_STARTING_POSITION"] = "TRIM_HORIZON"
     stage["autogen_policy"] = False
     stage["iam_policy_file"] = target.policy_file
     policy_path = target.project / ".chalice" / target.policy_file
@@ -349,9 +339,12 @@ def deploy(args: argparse.Namespace, clients: Callable[[str], Any], env: Mapping
         or stage_variables.get("WELCOME_EMAIL_SENDER")
         or config.get("environment_variables", {}).get("WELCOME_EMAIL_SENDER", "")
     )
-    if not sender:
-        raise SystemExit("set --sender (the SES-verified From address)")
-    outputs = deploy_table_stack(clients("cloudformation"), target, dict(args.table_parameter))
+    try:  # before anything is created
+        sender = check_sender(sender)
+    except PreflightError as exc:
+        raise SystemExit(f"preflight: {exc}") from None
+    parameters = {"Stage": target.stage, **dict(args.table_parameter)}
+    outputs = deploy_table_stack(clients("cloudformation"), target, parameters)
     configure_stage(
         target, outputs, sender, function_policy(outputs, target, sender, args.ses_identity)
     )
@@ -403,6 +396,26 @@ def _key_value(text: str) -> tuple[str, str]:
     return key, value
 
 
+def _common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
+    """The options of every command; given before or after the command name alike."""
+
+    def default(value: Any) -> Any:
+        return value if defaults else argparse.SUPPRESS
+
+    parser.add_argument("--stage", default=default("dev"), help="the Chalice stage (dev)")
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=default(INFRA.parent),
+        help="the Chalice project (default: this checkout)",
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        default=default(os.environ.get("AWS_ENDPOINT_URL")),
+        help="send every AWS call here (e.g. a local emulator); default: AWS_ENDPOINT_URL",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     defaults = MappingSettings.defaults()
     parser = argparse.ArgumentParser(
@@ -410,15 +423,13 @@ def _parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--stage", default="dev")
-    parser.add_argument("--project-dir", type=Path, default=INFRA.parent)
-    parser.add_argument(
-        "--endpoint-url",
-        default=os.environ.get("AWS_ENDPOINT_URL"),
-        help="send every AWS call here (e.g. a local emulator); default: AWS_ENDPOINT_URL",
-    )
+    _common_options(parser, defaults=True)
+    common = argparse.ArgumentParser(add_help=False)
+    _common_options(common, defaults=False)
     commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("deploy", help="table stack + chalice deploy + mapping settings")
+    up = commands.add_parser(
+        "deploy", parents=[common], help="table stack + chalice deploy + mapping settings"
+    )
     up.add_argument("--sender", default="", help="WELCOME_EMAIL_SENDER (default: the config's)")
     up.add_argument("--ses-identity", default="", help="SES identity to send as (default: sender)")
     up.add_argument(
@@ -429,21 +440,41 @@ def _parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="a parameter of infra/users-table.yaml, e.g. DeletionProtection=false",
     )
-    up.add_argument("--maximum-retry-attempts", type=int, default=defaults.maximum_retry_attempts)
     up.add_argument(
-        "--maximum-record-age", type=int, default=defaults.maximum_record_age_in_seconds
+        "--maximum-retry-attempts",
+        type=int,
+        default=defaults.maximum_retry_attempts,
+        help="retries of a failing batch before the on-failure queue (%(default)s)",
     )
-    up.add_argument("--parallelization-factor", type=int, default=defaults.parallelization_factor)
     up.add_argument(
-        "--log-retention-days", type=int, default=_consumer_default("LogRetentionInDays")
+        "--maximum-record-age",
+        type=int,
+        default=defaults.maximum_record_age_in_seconds,
+        help="seconds before a record goes to the on-failure queue (%(default)s)",
+    )
+    up.add_argument(
+        "--parallelization-factor",
+        type=int,
+        default=defaults.parallelization_factor,
+        help="concurrent batches per shard, 1-10 (%(default)s)",
+    )
+    up.add_argument(
+        "--log-retention-days",
+        type=int,
+        default=_consumer_default("LogRetentionInDays"),
+        help="days the function's log lines are kept (%(default)s)",
     )
     up.add_argument(
         "--chalice-only",
         action="store_true",
         help="skip step 5: keep Chalice's plain mapping and REPORT_BATCH_ITEM_FAILURES=false",
     )
-    down = commands.add_parser("delete", help="chalice delete + table stack deletion")
-    down.add_argument("--confirm", default="", metavar="STACK_NAME")
+    down = commands.add_parser(
+        "delete", parents=[common], help="chalice delete + table stack deletion"
+    )
+    down.add_argument(
+        "--confirm", default="", metavar="STACK_NAME", help="the table stack's name, to confirm"
+    )
     return parser
 
 

@@ -24,7 +24,8 @@ build() {
     # Chalice zips all of chalicelib/, bytecode included: package a clean copy instead.
     STAGED=$(mktemp -d "${TMPDIR:-/tmp}/users-stream-package.XXXXXX")
     trap 'rm -rf "$STAGED"' EXIT
-    "$BIN/python" -m infra.staging "$STAGED" >/dev/null
+    # --for-package: the `chalice deploy` way's role settings in config.json stay out of it.
+    "$BIN/python" -m infra.staging --for-package "$STAGED" >/dev/null
     "$BIN/python" -m infra.merge --output "$out/merge-template.json" >/dev/null
     PYTHONDONTWRITEBYTECODE=1 "$BIN/chalice" --project-dir "$STAGED" package --stage "$STAGE" \
         --merge-template "$out/merge-template.json" "$out"
@@ -34,13 +35,19 @@ build() {
 deploy() {
     : "${S3_BUCKET:?set S3_BUCKET to an S3 bucket for the deployment package}"
     : "${WELCOME_EMAIL_SENDER:?set WELCOME_EMAIL_SENDER to an SES-verified address}"
+    # Before anything is uploaded or created: one line and exit 1 on a bad sender or bucket.
+    "$BIN/python" -m infra.preflight --sender "$WELCOME_EMAIL_SENDER" --bucket "$S3_BUCKET"
     build build
     "$BIN/aws" cloudformation package --template-file build/sam.json \
         --s3-bucket "$S3_BUCKET" --output-template-file build/packaged.yaml
+    # --no-fail-on-empty-changeset: the build is deterministic, so re-running with nothing
+    # changed is a success, not an error. The stack's tags reach every resource that has tags.
     # shellcheck disable=SC2086 # PARAMETER_OVERRIDES is a list of Key=Value words
     "$BIN/aws" cloudformation deploy --template-file build/packaged.yaml \
         --stack-name "$STACK_NAME" --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND \
-        --parameter-overrides "WelcomeEmailSender=$WELCOME_EMAIL_SENDER" ${PARAMETER_OVERRIDES:-}
+        --no-fail-on-empty-changeset --tags project=users-stream "stage=$STAGE" \
+        --parameter-overrides "WelcomeEmailSender=$WELCOME_EMAIL_SENDER" "Stage=$STAGE" \
+        ${PARAMETER_OVERRIDES:-}
     "$BIN/aws" cloudformation describe-stacks --stack-name "$STACK_NAME" \
         --query 'Stacks[0].Outputs' --output table
 }

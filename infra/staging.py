@@ -6,11 +6,18 @@ Chalice zips every file under ``chalicelib/`` - including ``__pycache__`` byteco
 and editors leave behind - so packaging and deploying run on a staged copy holding only
 ``app.py``, ``requirements.txt``, ``chalicelib/`` (without bytecode), ``vendor/`` if present,
 and the ``.chalice`` settings and deployment records.
+
+``--for-package`` stages for the one-stack build instead: its role comes from
+infra/consumer.yaml, so the settings that the ``chalice deploy`` way writes into
+``.chalice/config.json`` (its own policy file, ``autogen_policy``) are left out of the staged
+copy, together with Chalice's deployment records. Running either way never changes what the
+other builds.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,9 +26,22 @@ __all__ = ["PROJECT", "stage_project"]
 
 PROJECT = Path(__file__).resolve().parent.parent
 _BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
+# Role settings of the `chalice deploy` way; the one-stack template brings its own role.
+ROLE_SETTINGS = ("autogen_policy", "iam_policy_file", "iam_role_arn", "manage_iam_role")
 
 
-def stage_project(project: Path, destination: Path) -> Path:
+def _without_role_settings(config: dict[str, object]) -> dict[str, object]:
+    cleaned = {k: v for k, v in config.items() if k not in ROLE_SETTINGS}
+    stages = config.get("stages")
+    if isinstance(stages, dict):
+        cleaned["stages"] = {
+            name: {k: v for k, v in stage.items() if k not in ROLE_SETTINGS}
+            for name, stage in stages.items()
+        }
+    return cleaned
+
+
+def stage_project(project: Path, destination: Path, *, for_package: bool = False) -> Path:
     """Copy the packaged parts of ``project`` into ``destination`` (created); return it."""
     destination.mkdir(parents=True, exist_ok=True)
     for name in ("app.py", "requirements.txt"):
@@ -31,6 +51,12 @@ def stage_project(project: Path, destination: Path) -> Path:
             shutil.copytree(project / name, destination / name, ignore=_BYTECODE)
     settings = destination / ".chalice"
     settings.mkdir(exist_ok=True)
+    if for_package:
+        config = json.loads((project / ".chalice" / "config.json").read_text(encoding="utf-8"))
+        (settings / "config.json").write_text(
+            json.dumps(_without_role_settings(config), indent=2) + "\n", encoding="utf-8"
+        )
+        return destination
     for path in (project / ".chalice").glob("*.json"):  # config.json, policy-<stage>.json
         shutil.copy2(path, settings / path.name)
     if (project / ".chalice" / "deployed").is_dir():
@@ -40,10 +66,15 @@ def stage_project(project: Path, destination: Path) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.staging", description=__doc__)
-    parser.add_argument("destination", type=Path)
-    parser.add_argument("--project-dir", type=Path, default=PROJECT)
+    parser.add_argument("destination", type=Path, help="where to put the staged copy")
+    parser.add_argument("--project-dir", type=Path, default=PROJECT, help="the Chalice project")
+    parser.add_argument(
+        "--for-package",
+        action="store_true",
+        help="for the one-stack build: leave out the `chalice deploy` way's role settings",
+    )
     args = parser.parse_args(argv)
-    print(stage_project(args.project_dir, args.destination))
+    print(stage_project(args.project_dir, args.destination, for_package=args.for_package))
     return 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from infra.staging import main, stage_project
@@ -53,3 +54,29 @@ def test_command_line_stages_the_given_project(tmp_path, capsys):
     assert main([str(tmp_path / "out"), "--project-dir", str(project)]) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "out")
     assert "app.py" in listing(tmp_path / "out")
+
+
+def test_for_package_leaves_out_the_chalice_deploy_ways_role_settings(tmp_path):
+    project = make_project(tmp_path / "project")
+    written_by_chalice_deploy = {
+        "app_name": "a",
+        "autogen_policy": True,
+        "stages": {
+            "dev": {
+                "autogen_policy": False,
+                "iam_policy_file": "policy-dev.json",
+                "environment_variables": {"X": "1"},
+            }
+        },
+    }
+    (project / ".chalice" / "config.json").write_text(json.dumps(written_by_chalice_deploy))
+    staged = stage_project(project, tmp_path / "staged", for_package=True)
+    assert {n for n in listing(staged) if n.startswith(".chalice")} == {".chalice/config.json"}
+    assert json.loads((staged / ".chalice" / "config.json").read_text()) == {
+        "app_name": "a",
+        "stages": {"dev": {"environment_variables": {"X": "1"}}},
+    }
+    # The project itself keeps them: the chalice deploy way reuses them next time.
+    assert json.loads((project / ".chalice" / "config.json").read_text())["stages"]["dev"][
+        "iam_policy_file"
+    ] == ("policy-dev.json")

@@ -6,11 +6,13 @@ and CloudWatch alarms; those properties are checked on the template itself (and 
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import boto3
 import pytest
 
+from devtools.emulator import Emulator
 from infra.cfn import load_template
 from tests.infra.conftest import TABLE_TEMPLATE, create_table_stack
 
@@ -27,6 +29,7 @@ OUTPUTS = {
     "LedgerTableArn",
     "OnFailureQueueUrl",
     "OnFailureQueueArn",
+    "AlarmTopicArn",
 }
 
 
@@ -38,7 +41,7 @@ def stack(moto_endpoint: str) -> dict[str, str]:
 def test_stack_exports_everything_the_function_and_the_deploy_script_need(stack):
     assert set(stack) == OUTPUTS
     assert stack["TableName"].startswith("Users-")
-    assert load_template(TABLE_TEMPLATE)["Parameters"]["UsersTableName"]["Default"] == "Users"
+    assert stack["AlarmTopicArn"] == ""  # neither AlarmTopicArn nor AlarmEmail given
     assert stack["StreamArn"].startswith(stack["TableArn"] + "/stream/")
 
 
@@ -119,8 +122,37 @@ def test_tables_declare_what_moto_ignores_encryption_recovery_and_ttl(logical_id
     properties = load_template(TABLE_TEMPLATE)["Resources"][logical_id]["Properties"]
     assert properties["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    assert properties["TimeToLiveSpecification"]["Enabled"] is True
+    ttl = properties["TimeToLiveSpecification"]
+    if logical_id == "UsersTable":  # a parameter: empty (the default) turns it off
+        assert ttl == {
+            "Fn::If": [
+                "HasTimeToLive",
+                {"AttributeName": {"Ref": "UsersTtlAttributeName"}, "Enabled": True},
+                {"Ref": "AWS::NoValue"},
+            ]
+        }
+    else:
+        assert ttl["Enabled"] is True
     assert properties["DeletionProtectionEnabled"] == {"Ref": "DeletionProtection"}
+
+
+def test_time_to_live_is_off_by_default_and_on_for_a_named_attribute():
+    with Emulator() as emulator:  # applies the template's TimeToLiveSpecification, moto does not
+
+        def status(parameters: dict[str, str]) -> dict[str, Any]:
+            stack = emulator.create_stack(f"ttl-{uuid.uuid4().hex[:8]}", parameters=parameters)
+            described = emulator.client("dynamodb").describe_time_to_live(
+                TableName=stack.table_name
+            )
+            ttl: dict[str, Any] = described["TimeToLiveDescription"]
+            return ttl
+
+        assert status({"UsersTtlAttributeName": ""})["TimeToLiveStatus"] == "DISABLED"
+        enabled = status({"UsersTtlAttributeName": "valid_until"})
+        assert (enabled["TimeToLiveStatus"], enabled["AttributeName"]) == (
+            "ENABLED",
+            "valid_until",
+        )
 
 
 def test_alarms_watch_iterator_age_errors_and_the_on_failure_queue():

@@ -1,0 +1,262 @@
+"""What the deploy rehearsal reads back from the emulator, and how it drives the deployment.
+
+Everything here is read from the emulator's APIs after a deployment, never from the templates
+or the code that generated them: the function's configuration, its event source mapping, its
+role's policies, the tables and the queue. :func:`drive` runs the local poller configured from
+that mapping; :func:`leftovers` lists what a teardown left behind.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devtools.emulator import Emulator
+from infra.arn import Arn
+from infra.iam_check import audit
+
+__all__ = ["Deployed", "Failed", "drive", "leftovers", "poller_command", "read_back"]
+
+STREAM_RETENTION_SECONDS = 24 * 3600
+
+
+class Failed(Exception):
+    """A rehearsal check failed; the message is one line."""
+
+
+@dataclass
+class Deployed:
+    """What one deployment created, as the emulator reports it."""
+
+    stack: str
+    outputs: dict[str, str]
+    function: dict[str, Any]
+    mapping: dict[str, Any]
+    policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def variables(self) -> dict[str, str]:
+        return dict(self.function.get("Environment", {}).get("Variables", {}))
+
+    def summary(self) -> str:
+        m = self.mapping
+        return (
+            f"function {self.function['FunctionName']}, mapping {m['StartingPosition']} "
+            f"batch {m['BatchSize']} retries {m['MaximumRetryAttempts']} "
+            f"age {m['MaximumRecordAgeInSeconds']}s, {len(self.policies)} policy audited clean"
+        )
+
+
+def _policy_document(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        return raw
+    try:
+        loaded: dict[str, Any] = json.loads(raw)
+    except ValueError:  # moto keeps a CloudFormation-made policy as a Python repr
+        loaded = ast.literal_eval(raw)
+    return loaded
+
+
+def _role_policies(emulator: Emulator, role_arn: str) -> dict[str, dict[str, Any]]:
+    iam = emulator.client("iam")
+    role = role_arn.rsplit("/", 1)[1]
+    attached = iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    if attached:
+        raise Failed(f"role {role} has managed policies attached: {attached}")
+    return {
+        name: _policy_document(
+            iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        )
+        for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+    }
+
+
+def _existing_arns(emulator: Emulator, outputs: Mapping[str, str]) -> list[str]:
+    """The ARNs of what exists in the emulator that a policy of this stack may name."""
+    dynamodb = emulator.client("dynamodb")
+    found = []
+    for table in (outputs["TableName"], outputs["LedgerTableName"]):
+        described = dynamodb.describe_table(TableName=table)["Table"]
+        found += [described["TableArn"], described.get("LatestStreamArn", "")]
+    found.append(outputs["OnFailureQueueArn"])
+    groups = emulator.client("logs").describe_log_groups()["logGroups"]
+    found += [group["arn"] for group in groups]
+    account = Arn.parse(found[0])
+    identities = emulator.client("ses").list_identities()["Identities"]
+    found += [str(account.sibling("ses", f"identity/{identity}")) for identity in identities]
+    return [arn for arn in found if arn]
+
+
+def _check_mapping(deployed: Deployed, outputs: Mapping[str, str]) -> None:
+    m, variables = deployed.mapping, deployed.variables
+    problems = []
+    if m["EventSourceArn"] != outputs["StreamArn"]:
+        problems.append(f"mapping reads {m['EventSourceArn']}, not the table's stream")
+    reports = "ReportBatchItemFailures" in (m.get("FunctionResponseTypes") or [])
+    if not reports or variables.get("REPORT_BATCH_ITEM_FAILURES") != "true":
+        problems.append("partial batch responses are not on in both mapping and function")
+    if not m.get("BisectBatchOnFunctionError"):
+        problems.append("bisect is off")
+    if not 0 <= int(m.get("MaximumRetryAttempts", -1)) <= 10_000:
+        problems.append("retries are unbounded")
+    if not 60 <= int(m.get("MaximumRecordAgeInSeconds", -1)) < STREAM_RETENTION_SECONDS:
+        problems.append("the maximum record age is not below the stream's 24 hours")
+    destination = m.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    if destination != outputs["OnFailureQueueArn"]:
+        problems.append(f"on-failure destination {destination} is not the stack's queue")
+    if m.get("StartingPosition") != "TRIM_HORIZON":
+        problems.append(f"starting position {m.get('StartingPosition')}, not TRIM_HORIZON")
+    if problems:
+        raise Failed("; ".join(problems))
+
+
+def read_back(emulator: Emulator, stack_name: str) -> Deployed:
+    """What the stack and the function look like in the emulator, checked."""
+    cloudformation = emulator.client("cloudformation")
+    stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack.get("Parameters", [])}
+    tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
+    if tags.get("project") != "users-stream" or not tags.get("stage"):
+        raise Failed(f"stack {stack_name} lacks the project and stage tags: {tags}")
+    name = outputs.get("FunctionName") or parameters["FunctionName"]
+    lam = emulator.client("lambda")
+    function = lam.get_function_configuration(FunctionName=name)
+    mappings = [
+        m
+        for m in lam.list_event_source_mappings()["EventSourceMappings"]
+        if m["FunctionArn"] == function["FunctionArn"]
+    ]
+    if len(mappings) != 1:
+        raise Failed(f"function {name} has {len(mappings)} event source mappings, not 1")
+    deployed = Deployed(stack_name, outputs, function, mappings[0])
+    _check_mapping(deployed, outputs)
+    deployed.policies = _role_policies(emulator, function["Role"])
+    existing = _existing_arns(emulator, outputs)
+    for policy, document in deployed.policies.items():
+        findings = audit(document, existing)
+        if findings:
+            raise Failed(f"policy {policy}: {'; '.join(findings)}")
+    return deployed
+
+
+def poller_command(
+    endpoint: str, mapping: Mapping[str, Any], function: Mapping[str, Any]
+) -> list[str]:
+    """``python -m devtools.poller`` with every setting taken from the deployed mapping."""
+    reports = "ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or [])
+    settings = {
+        "--endpoint-url": endpoint,
+        "--stream-arn": mapping["EventSourceArn"],
+        "--batch-size": mapping["BatchSize"],
+        "--batching-window": mapping.get("MaximumBatchingWindowInSeconds", 0),
+        "--starting-position": mapping["StartingPosition"],
+        "--report-batch-item-failures": str(reports).lower(),
+        "--bisect": str(bool(mapping.get("BisectBatchOnFunctionError"))).lower(),
+        "--maximum-retry-attempts": mapping.get("MaximumRetryAttempts", -1),
+        "--maximum-record-age": mapping.get("MaximumRecordAgeInSeconds", -1),
+        "--timeout": function.get("Timeout", 60),
+    }
+    destination = mapping.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+    if destination:
+        settings["--on-failure"] = destination
+    command = [sys.executable, "-m", "devtools.poller", "--json"]
+    for flag, value in settings.items():
+        command += [flag, str(value)]
+    return command
+
+
+def _wanted(lines: Iterable[str], key: str) -> tuple[list[str], int]:
+    events, welcomed = [], 0
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(entry, dict) or key not in json.dumps(entry.get("keys", {})):
+            continue
+        if entry.get("message") == "change":
+            events.append(str(entry.get("event")))
+        elif entry.get("message") == "welcome_email_sent":
+            welcomed += 1
+    return events, welcomed
+
+
+def drive(emulator: Emulator, deployed: Deployed, code: Path, env: Mapping[str, str]) -> str:
+    """Write a user, change and delete it; the deployed mapping's poller must handle each."""
+    command = poller_command(emulator.endpoint_url, deployed.mapping, deployed.function)
+    process_env = {**env, **deployed.variables, "PYTHONPATH": str(Path(__file__).parents[1])}
+    process = subprocess.Popen(
+        command,
+        cwd=code,
+        env=process_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")))  # type: ignore[union-attr]
+    reader.start()
+    key = f"rehearsal-{uuid.uuid4().hex[:8]}"
+    address = f"{key}@example.com"
+    before = len([e for e in emulator.sent_emails() if address in e.to])
+    table, dynamodb = deployed.outputs["TableName"], emulator.client("dynamodb")
+    dynamodb.put_item(
+        TableName=table, Item={"id": {"S": key}, "email": {"S": address}, "name": {"S": "Ada"}}
+    )
+    dynamodb.update_item(
+        TableName=table,
+        Key={"id": {"S": key}},
+        UpdateExpression="SET #n = :n",
+        ExpressionAttributeNames={"#n": "name"},
+        ExpressionAttributeValues={":n": {"S": "Ada L."}},
+    )
+    dynamodb.delete_item(TableName=table, Key={"id": {"S": key}})
+    deadline = time.monotonic() + 60
+    events: list[str] = []
+    while time.monotonic() < deadline and process.poll() is None:
+        events, welcomed = _wanted(list(lines), key)
+        if events == ["INSERT", "MODIFY", "REMOVE"] and welcomed == 1:
+            break
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    reader.join(timeout=5)
+    events, welcomed = _wanted(lines, key)
+    sent = len([e for e in emulator.sent_emails() if address in e.to]) - before
+    if events != ["INSERT", "MODIFY", "REMOVE"] or welcomed != 1 or sent != 1:
+        tail = " | ".join(line.strip() for line in lines[-3:])
+        raise Failed(f"changes {events}, welcome lines {welcomed}, emails {sent}; poller: {tail}")
+    return "INSERT, MODIFY, REMOVE logged in order; 1 welcome email sent through SES"
+
+
+def leftovers(emulator: Emulator) -> dict[str, list[str]]:
+    """Everything that still exists in the emulator, by kind; empty after a clean teardown."""
+    c = emulator.client
+    stacks = c("cloudformation").list_stacks()["StackSummaries"]
+    found = {
+        "stacks": [s["StackName"] for s in stacks if s["StackStatus"] != "DELETE_COMPLETE"],
+        "tables": c("dynamodb").list_tables()["TableNames"],
+        "functions": [f["FunctionName"] for f in c("lambda").list_functions()["Functions"]],
+        "mappings": [
+            m["UUID"] for m in c("lambda").list_event_source_mappings()["EventSourceMappings"]
+        ],
+        "roles": [r["RoleName"] for r in c("iam").list_roles()["Roles"]],
+        "queues": c("sqs").list_queues().get("QueueUrls", []),
+        "log groups": [g["logGroupName"] for g in c("logs").describe_log_groups()["logGroups"]],
+        "topics": [t["TopicArn"] for t in c("sns").list_topics()["Topics"]],
+    }
+    return {kind: names for kind, names in found.items() if names}

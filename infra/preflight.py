@@ -1,0 +1,139 @@
+"""Checks that run before a deployment creates anything, each failing with one clear line.
+
+    python -m infra.preflight --sender welcome@example.com [--bucket my-bucket] [--region R]
+                              [--stream-arn ARN]
+
+``infra/package.sh deploy`` and ``python -m infra.chalice_deploy deploy`` run these first, so that
+a placeholder stream ARN, a malformed sender, a missing bucket or a region mismatch stops the
+deployment while nothing exists yet (CloudFormation would otherwise create half a stack, and
+``chalice deploy`` a role and a function, before failing).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from infra.arn import Arn, ArnError
+
+__all__ = ["PreflightError", "check_bucket", "check_sender", "check_stream_arn", "main"]
+
+# The account of the placeholder stream ARN the project ships (chalicelib.settings).
+_PLACEHOLDER_ACCOUNT = "000000000000"
+_STREAM_RESOURCE = re.compile(r"table/[a-zA-Z0-9_.-]{3,255}/stream/[^/\s]+")
+# One address, local@domain, the domain with at least one dot: what SES accepts as a Source.
+_SENDER = re.compile(r"[^@\s<>,;\"]+@[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)+")
+
+
+class PreflightError(ValueError):
+    """A setting that would make the deployment fail or misbehave; the message is one line."""
+
+
+def check_sender(sender: str) -> str:
+    """``sender`` if it is one plain address SES can send from; else :class:`PreflightError`."""
+    if not sender.strip():
+        raise PreflightError("the sender is empty: set WELCOME_EMAIL_SENDER / --sender")
+    if not _SENDER.fullmatch(sender.strip()):
+        raise PreflightError(
+            f"the sender {sender!r} is not one address like welcome@example.com "
+            "(SES answers InvalidParameterValue and no welcome email is ever sent)"
+        )
+    return sender.strip()
+
+
+def check_stream_arn(text: str, region: str | None = None) -> Arn:
+    """``text`` as the ARN of a DynamoDB stream that can exist; else :class:`PreflightError`."""
+    try:
+        arn = Arn.parse(text)
+    except ArnError as exc:
+        raise PreflightError(f"the stream ARN is malformed: {exc}") from None
+    if arn.service != "dynamodb" or not _STREAM_RESOURCE.fullmatch(arn.resource):
+        raise PreflightError(
+            f"{text} is not a DynamoDB stream ARN "
+            "(arn:aws:dynamodb:<region>:<account>:table/<name>/stream/<label>)"
+        )
+    problems = arn.problems()
+    if problems:
+        raise PreflightError(f"the stream ARN {text} is malformed: {'; '.join(problems)}")
+    if arn.account == _PLACEHOLDER_ACCOUNT:
+        raise PreflightError(
+            f"the stream ARN {text} is a placeholder (account {arn.account}): deploy the table "
+            "first and use its StreamArn output"
+        )
+    if region and arn.region != region:
+        raise PreflightError(
+            f"the stream is in {arn.region} but the deployment targets {region}: "
+            "an event source mapping reads streams of its own region only"
+        )
+    return arn
+
+
+def check_bucket(s3: Any, bucket: str, region: str) -> None:
+    """The artifact bucket exists, is reachable and lies in ``region``."""
+    if not bucket:
+        raise PreflightError("no artifact bucket: set S3_BUCKET (aws s3 mb s3://NAME once)")
+    try:
+        location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
+    except Exception as exc:
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+        raise PreflightError(
+            f"the artifact bucket {bucket} cannot be used ({code}): create it with "
+            f"`aws s3 mb s3://{bucket} --region {region}` or name one you own"
+        ) from None
+    if location != region:
+        raise PreflightError(
+            f"the artifact bucket {bucket} is in {location} but the stack goes to {region}: "
+            "CloudFormation reads the code from a bucket in the stack's own region"
+        )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m infra.preflight", description=__doc__)
+    parser.add_argument("--sender", required=True, help="WELCOME_EMAIL_SENDER, the From address")
+    parser.add_argument("--bucket", default=None, help="the artifact bucket of `cfn package`")
+    parser.add_argument("--stream-arn", default=None, help="a stream ARN the app will read")
+    parser.add_argument(
+        "--region",
+        default=None,
+        help="the region deployed to (default: AWS_REGION, then AWS_DEFAULT_REGION)",
+    )
+    return parser
+
+
+def run(args: argparse.Namespace, s3: Callable[[], Any]) -> list[str]:
+    """Every check the arguments ask for; the lines to print on success."""
+    region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise PreflightError("no region: set AWS_DEFAULT_REGION or pass --region")
+    done = [f"sender {check_sender(args.sender)}"]
+    if args.stream_arn is not None:
+        done.append(f"stream {check_stream_arn(args.stream_arn, region)}")
+    if args.bucket is not None:
+        check_bucket(s3(), args.bucket, region)
+        done.append(f"bucket {args.bucket} in {region}")
+    return done
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+
+    def s3() -> Any:
+        import boto3
+
+        return boto3.client("s3")
+
+    try:
+        lines = run(args, s3)
+    except PreflightError as exc:
+        print(f"preflight: {exc}", file=sys.stderr)
+        return 1
+    print("preflight ok: " + ", ".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
