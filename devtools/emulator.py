@@ -219,6 +219,10 @@ class Emulator:
             StackName=name,
             TemplateBody=body,
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()],
+            Tags=[  # as the deployment ways tag their stacks
+                {"Key": "project", "Value": "users-stream"},
+                {"Key": "stage", "Value": given.get("Stage", "dev")},
+            ],
         )
         deadline = time.monotonic() + timeout
         while True:
