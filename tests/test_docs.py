@@ -1,0 +1,304 @@
+"""Every command in README.md and docs/*.md runs, as written, in a test.
+
+Fenced ``bash`` blocks say how they are run with a marker on the line before them:
+
+- ``<!-- doc-test: emulator NAME -->``: the blocks of one NAME, from every document in order,
+  run as one bash script in a copy of the project, every AWS client pointed at a fresh
+  emulator in another process (the deploy guides end with their teardown);
+- ``<!-- doc-test: serve -->``: run against a live ``make run`` pipeline, its address put where
+  the text says ``http://127.0.0.1:8000``;
+- ``<!-- doc-test: offline -->``: run as written in the project, offline;
+- ``<!-- doc-test: dry-run -->``: each command checked without running it (below).
+
+Commands quoted inline (in backticks) are dry-run: ``make X`` with ``make -n``; ``python -m M``
+with ``--help``, and every flag it is given must be one its help lists; ``aws SERVICE OP`` against
+botocore's service model (the operation exists, every flag is one of its parameters or a global
+option); ``infra/package.sh X`` against the script's usage line. A block without a marker, or an
+inline command of no known kind, fails the test: nothing documented can drift from what runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from devtools.rehearse import project_copy
+from tests.devtools.processes import Running, _env, _json
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+MARKER = re.compile(r"<!-- doc-test: (emulator|serve|offline|dry-run)(?: ([\w-]+))? -->")
+FENCE = re.compile(r"^```bash\n(.*?)^```", re.MULTILINE | re.DOTALL)
+INLINE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+# Inline code that is a command, by how it starts (after any VAR=value prefixes).
+COMMAND_START = re.compile(
+    r"^(?:[A-Z_]+=\S+ )*(make |python -m |\.venv/bin/|aws |infra/package\.sh|bash infra/)"
+)
+DOCUMENTED_ENDPOINT = "http://127.0.0.1:8000"  # what the docs say `make run` listens on
+AWS_GLOBAL_OPTIONS = {"--endpoint-url", "--region", "--query", "--output", "--profile"}
+
+
+class Block(NamedTuple):
+    document: Path
+    line: int
+    kind: str
+    name: str
+    text: str
+
+    def where(self) -> str:
+        return f"{self.document.relative_to(ROOT)}:{self.line}"
+
+
+def blocks() -> list[Block]:
+    found = []
+    for document in DOCUMENTS:
+        text = document.read_text(encoding="utf-8")
+        for match in FENCE.finditer(text):
+            line = text.count("\n", 0, match.start()) + 1
+            before = text[: match.start()].rstrip("\n").rsplit("\n", 1)[-1]
+            marker = MARKER.fullmatch(before.strip())
+            kind, name = (marker[1], marker[2] or "") if marker else ("", "")
+            found.append(Block(document, line, kind, name, match[1]))
+    return found
+
+
+def inline_commands() -> list[tuple[str, str]]:
+    """(where, command) for each inline code span outside fenced blocks that is a command."""
+    found = []
+    for document in DOCUMENTS:
+        text = FENCE.sub(lambda m: "\n" * m[0].count("\n"), document.read_text(encoding="utf-8"))
+        for match in INLINE.finditer(text):
+            span = match[1].strip()
+            if COMMAND_START.match(span) and not span.endswith(("/", "...")):
+                line = text.count("\n", 0, match.start()) + 1
+                found.append((f"{document.relative_to(ROOT)}:{line}", span))
+    return found
+
+
+def test_every_bash_block_says_how_it_is_tested():
+    unmarked = [b.where() for b in blocks() if not b.kind]
+    assert unmarked == []
+
+
+def test_the_marker_grammar_is_what_this_module_runs():
+    kinds = {b.kind for b in blocks()}
+    assert kinds <= {"emulator", "serve", "offline", "dry-run"}
+    assert all(b.name for b in blocks() if b.kind == "emulator")
+
+
+# -- dry runs -------------------------------------------------------------------------------
+
+
+def _words(command: str) -> list[str]:
+    words = shlex.split(command, comments=True)
+    while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
+        words.pop(0)
+    return words
+
+
+def _lines(script: str) -> Iterator[str]:
+    for line in script.replace("\\\n", " ").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            yield line.strip()
+
+
+def dry_run(command: str) -> str | None:
+    """Why ``command`` would not run as written, or None."""
+    words = _words(command)
+    if not words:
+        return None
+    program = words[0].removeprefix(".venv/bin/")
+    if program == "make":
+        result = subprocess.run(["make", "-n", *words[1:]], cwd=ROOT, capture_output=True)
+        return None if result.returncode == 0 else f"make -n failed: {result.stderr[-200:]!r}"
+    if program in ("python", "python3") and words[1] == "-m":
+        return _python_module(words[2], words[3:])
+    if program == "aws":
+        return _aws(words[1:])
+    if program in ("infra/package.sh",) or words[:2] == ["bash", "infra/package.sh"]:
+        action = words[1] if program == "infra/package.sh" else words[2]
+        usage = (ROOT / "infra" / "package.sh").read_text(encoding="utf-8")
+        return None if f"{action})" in usage else f"infra/package.sh has no {action}"
+    return f"no dry run for {program}"
+
+
+def _python_module(module: str, arguments: list[str]) -> str | None:
+    result = subprocess.run(
+        [sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        return f"python -m {module} --help exited {result.returncode}: {result.stderr[-300:]}"
+    # Subcommands have their own help: take the first argument that is one.
+    helps = result.stdout
+    if arguments and not arguments[0].startswith("-"):
+        sub = subprocess.run(
+            [sys.executable, "-m", module, arguments[0], "--help"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        helps += sub.stdout
+    flags = [a.split("=", 1)[0] for a in arguments if a.startswith("--")]
+    unknown = [flag for flag in flags if not re.search(rf"{re.escape(flag)}\b", helps)]
+    return f"python -m {module} has no {unknown}" if unknown else None
+
+
+def _aws(words: list[str]) -> str | None:
+    import botocore.session
+    from botocore import xform_name
+    from botocore.exceptions import UnknownServiceError
+
+    service, operation = words[0], words[1]
+    if (service, operation) in {
+        ("s3", "mb"),
+        ("cloudformation", "package"),
+        ("cloudformation", "deploy"),
+    }:
+        return None  # AWS CLI customizations: run for real in the emulator scenarios
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+    except UnknownServiceError:
+        return f"aws has no service {service}"
+    names = {xform_name(n, "-"): n for n in model.operation_names}
+    if operation not in names:
+        return f"aws {service} has no operation {operation}"
+    shape = model.operation_model(names[operation]).input_shape
+    members = {"--" + xform_name(m, "-") for m in (shape.members if shape else {})}
+    flags = {w.split("=", 1)[0] for w in words[2:] if w.startswith("--")}
+    unknown = sorted(
+        flag
+        for flag in flags - AWS_GLOBAL_OPTIONS
+        if flag not in members and flag.replace("--no-", "--", 1) not in members
+    )
+    return f"aws {service} {operation} has no {unknown}" if unknown else None
+
+
+@pytest.mark.parametrize(("where", "command"), inline_commands())
+def test_inline_command_runs_as_written(where, command):
+    assert (where, dry_run(command)) == (where, None)
+
+
+@pytest.mark.parametrize(
+    "block", [b for b in blocks() if b.kind == "dry-run"], ids=lambda b: b.where()
+)
+def test_dry_run_block(block):
+    assert [(line, dry_run(line)) for line in _lines(block.text) if dry_run(line)] == []
+
+
+# -- blocks that run ------------------------------------------------------------------------
+
+
+EMULATOR = (
+    "import sys\n"
+    "from devtools.emulator import Emulator\n"
+    "with Emulator() as emulator:\n"
+    "    print(emulator.endpoint_url, flush=True)\n"
+    "    sys.stdin.read()\n"
+)
+
+
+@pytest.fixture
+def emulator_endpoint() -> Iterator[str]:
+    """A fresh emulator in another process (moto's state is per process)."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", EMULATOR],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert process.stdout is not None
+    endpoint = process.stdout.readline().strip()
+    try:
+        yield endpoint
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        process.wait(timeout=30)
+
+
+def _project(tmp_path: Path) -> Path:
+    project = project_copy(tmp_path / "project")
+    (project / ".venv").symlink_to(BIN.parent)
+    return project
+
+
+def _scenario(name: str) -> str:
+    parts = [b for b in blocks() if b.kind == "emulator" and b.name == name]
+    return "\n".join(f"# {b.where()}\n{b.text}" for b in parts)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted({b.name for b in blocks() if b.kind == "emulator"}))
+def test_emulator_scenario_runs_as_written(name, emulator_endpoint, tmp_path):
+    project = _project(tmp_path)
+    env = {
+        "PATH": f"{BIN}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "AWS_ENDPOINT_URL": emulator_endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_PAGER": "",
+    }
+    script = "set -euo pipefail\n" + _scenario(name)
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=project, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert result.returncode == 0, (
+        f"{script}\n--- stdout\n{result.stdout[-3000:]}\n--- stderr\n{result.stderr[-3000:]}"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "block", [b for b in blocks() if b.kind == "offline"], ids=lambda b: b.where()
+)
+def test_offline_block_runs_as_written(block):
+    if shutil.which("make") is None:
+        pytest.fail("make is missing: the documented commands need it")
+    result = subprocess.run(
+        ["bash", "-c", "set -euo pipefail\n" + block.text],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "block", [b for b in blocks() if b.kind == "serve"], ids=lambda b: b.where()
+)
+def test_serve_block_runs_as_written_against_make_run(block):
+    pipeline = Running(["make", "-s", "run", "PORT=0", "RUN_ARGS=--json"], _env(), group=True)
+    try:
+        banner = _json(pipeline.wait_for(lambda line: _json(line).get("kind") == "serving", 120))
+        script = block.text.replace(DOCUMENTED_ENDPOINT, banner["endpoint_url"])
+        result = subprocess.run(
+            ["bash", "-c", "set -euo pipefail\n" + script],
+            cwd=ROOT,
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        # What was written reached the handler of the running pipeline.
+        pipeline.wait_for(lambda line: _json(line).get("message") == "change", 60)
+    finally:
+        pipeline.interrupt()
