@@ -2,71 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from base64 import b64encode
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import partial
 from typing import Any, TextIO
 
+from chalicelib.logline import DOUBLE_EXACT, json_default, json_number, render
 from chalicelib.records import Change
 from chalicelib.redaction import REDACTED, Redactor, scrub_text
 
 __all__ = ["ChangeLog", "json_default", "make_logger"]
 
 LOGGER_NAME = "users_stream"
+_DOUBLE_EXACT, _MINUS_DOUBLE_EXACT = DOUBLE_EXACT, -DOUBLE_EXACT
+_json_number = json_number
 
 
-_DOUBLE_EXACT = Decimal(2**53)  # integers below this in size are exact as JSON numbers
-_MINUS_DOUBLE_EXACT = -_DOUBLE_EXACT
-
-
-def _json_number(value: Decimal) -> int | str:
-    # Exact: integers as JSON numbers when they fit a double exactly, others as text. The range
-    # is checked first: cheaper than to_integral_value, which overflows on huge exponents.
-    if _MINUS_DOUBLE_EXACT < value < _DOUBLE_EXACT and value == value.to_integral_value():
-        return int(value)
-    return str(value)
-
-
-def json_default(value: Any) -> Any:
-    """JSON for the Python values a decoded image holds."""
-    if isinstance(value, Decimal):
-        return _json_number(value)
-    if isinstance(value, bytes | bytearray):
-        return b64encode(value).decode("ascii")
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=str)
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
-_encode = json.JSONEncoder(  # check_circular: the entries are trees built here, never cyclic
-    default=json_default,
-    separators=(",", ":"),
-    ensure_ascii=False,
-    sort_keys=False,
-    check_circular=False,
-).encode
-# JSON leaves these raw, but many log tools split lines on them: a user's text must not be able
-# to start a new log line. (Control characters below U+0020 are escaped by JSON already.)
-_LINE_BREAKS = (("\x85", "\\u0085"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
-
-
-def _dumps(entry: dict[str, Any]) -> str:
-    text = _encode(entry)
-    if not text.isascii():
-        # str.translate with a mapping costs a Python lookup per character; a search for each
-        # break (memchr-fast, and instant where the text cannot hold it) costs next to nothing.
-        for line_break, escaped in _LINE_BREAKS:
-            if line_break in text:
-                text = text.replace(line_break, escaped)
-    return text
-
-
-def _plain_map(image: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
-    """A decoded map as plain JSON values, its attributes named in ``hidden`` redacted.
+def _plain_map(image: dict[str, Any], hidden: Mapping[str, bool]) -> dict[str, Any]:
+    """A decoded map as plain JSON values, its attributes that ``hidden`` says redacted.
 
     The same text as redacting (:class:`~chalicelib.redaction.Redactor`) and then encoding
     with :func:`json_default`, in one walk: the encoder then never calls back into Python.
@@ -74,7 +30,7 @@ def _plain_map(image: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in image.items():
         kind = type(value)
-        if name in hidden:
+        if hidden[name]:
             out[name] = REDACTED
         elif kind is str or kind is bool or value is None:
             out[name] = value
@@ -91,7 +47,7 @@ def _plain_map(image: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
 
 
 def _plain_update(
-    raw_new: Any, differences: dict[str, Any], plain_old: dict[str, Any], hidden: frozenset[str]
+    raw_new: Any, differences: dict[str, Any], plain_old: dict[str, Any], hidden: Mapping[str, bool]
 ) -> dict[str, Any]:
     """:func:`_plain_map` of the new image of an update, given the old image's.
 
@@ -104,7 +60,7 @@ def _plain_update(
     return out
 
 
-def _plain(value: Any, hidden: frozenset[str]) -> Any:
+def _plain(value: Any, hidden: Mapping[str, bool]) -> Any:
     kind = type(value)
     if kind is dict:
         return _plain_map(value, hidden)
@@ -194,7 +150,8 @@ class ChangeLog:
         if not self._logger.isEnabledFor(logging.INFO):
             return
         changes = change.changed_attributes
-        hidden = self._redact.names
+        created = change.approximate_creation_time
+        hidden = self._redact.hides
         old, differences = change.old_image, change.new_differences
         plain_old = None if old is None else _plain_map(old, hidden)
         plain_new: dict[str, Any] | None
@@ -209,18 +166,18 @@ class ChangeLog:
             "level": "INFO",
             "message": "ttl_expiry" if change.is_ttl_expiry else "change",
             "event": change.event_name,
-            "table": change.table_name,
+            "table": change.table_name or None,
             "keys": _plain_map(change.keys, hidden),
             "sequence_number": change.sequence_number,
             "event_id": change.event_id,
-            "created": change.approximate_creation_time.isoformat(),
+            "created": None if created is None else created.isoformat(),
             "size_bytes": change.size_bytes,
             "ttl_expiry": change.is_ttl_expiry,
             "changed": None if changes is None else changes.names,
             "old_image": plain_old,
             "new_image": plain_new,
         }
-        self._write(logging.INFO, scrub_text(_dumps(entry)))
+        self._write(logging.INFO, render(entry, scrub_text))
 
     def event(self, level: int, message: str, change: Change | None = None, **fields: Any) -> None:
         """A line about something the app did (email sent, skipped, rejected, a failure)."""
@@ -232,7 +189,7 @@ class ChangeLog:
             entry["event_id"] = change.event_id
             entry["keys"] = self._redact(change.keys)
         entry.update(fields)
-        self._write(level, scrub_text(_dumps(entry)))
+        self._write(level, render(entry, scrub_text))
 
     def _write(self, level: int, line: str) -> None:
         if self.route is None:

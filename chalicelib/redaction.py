@@ -1,17 +1,47 @@
 """Keep personal data out of logs.
 
-Two layers: attributes named in the redaction list are replaced wherever they occur (at any
-depth of maps and lists), and anything shaped like an email address is masked in the final
-text, whatever attribute or error message it came from.
+Two layers: attributes matched by the redaction list are replaced wherever they occur (at any
+depth of maps and lists; a set is replaced whole), and anything shaped like an email address is
+masked in the final text, whatever attribute or error message it came from.
+
+An entry of the list matches attribute names case-insensitively, as a word of the name: ``name``
+matches ``name``, ``Name``, ``NAME``, ``full_name``, ``firstName``, ``display-name`` and
+``names``, not
+``username`` or ``renamed``. An entry with a wildcard (``*``, ``?``) is a pattern over the whole
+name instead: ``*name*`` matches ``username`` too.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from fnmatch import translate
 from typing import Any
 
 __all__ = ["REDACTED", "Redactor", "scrub_text"]
+
+MAX_REMEMBERED = 4096  # attribute names whose verdict is kept (names repeat across records)
+_WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[\W_]+")
+
+
+def _words(name: str) -> str:
+    """``name`` as lower-case words between underscores: ``firstName`` -> ``_first_name_``."""
+    return "_" + "_".join(w for w in _WORD_BOUNDARY.split(name) if w).casefold() + "_"
+
+
+class _Verdicts(dict[str, bool]):
+    """Attribute name -> whether it is redacted; decided on first sight, then remembered."""
+
+    def __init__(self, decide: Callable[[str], bool]) -> None:
+        super().__init__()
+        self._decide = decide
+
+    def __missing__(self, name: str) -> bool:
+        verdict = self._decide(name)
+        if len(self) < MAX_REMEMBERED:
+            self[name] = verdict
+        return verdict
+
 
 REDACTED = "***"
 # The local part may be empty or quoted ("a b"@x.org): whatever precedes the @, the address
@@ -31,20 +61,36 @@ def scrub_text(text: str) -> str:
 
 
 class Redactor:
-    """Replaces the values of the named attributes in decoded images."""
+    """Replaces the values of the matching attributes in decoded images.
 
-    def __init__(self, names: Iterable[str]) -> None:
-        self.names = frozenset(n for n in names if n)
+    ``hides[name]`` says whether an attribute called ``name`` is redacted (a dict lookup once
+    a name has been seen).
+    """
+
+    def __init__(self, entries: Iterable[str]) -> None:
+        self.entries = tuple(sorted({e.strip() for e in entries if e and e.strip()}))
+        words = [_words(e) for e in self.entries if not any(c in e for c in "*?[")]
+        words += [w[:-1] + "s_" for w in words]  # and the plural: "names", "emails"
+        patterns = [translate(e) for e in self.entries if any(c in e for c in "*?[")]
+        match = re.compile("|".join(patterns), re.IGNORECASE).match if patterns else None
+
+        def decide(name: str) -> bool:
+            if match is not None and match(name):
+                return True
+            spelled = _words(name)
+            return any(word in spelled for word in words)
+
+        self.hides: dict[str, bool] = _Verdicts(decide)
 
     def __call__(self, value: Any) -> Any:
-        if not self.names:
+        if not self.entries:
             return value
         return self._walk(value)
 
     def _walk(self, value: Any) -> Any:
         if type(value) is dict:
-            names = self.names
-            return {k: REDACTED if k in names else self._walk(v) for k, v in value.items()}
+            hides = self.hides
+            return {k: REDACTED if hides[k] else self._walk(v) for k, v in value.items()}
         if type(value) is list:
             return [self._walk(v) for v in value]
         return value

@@ -15,10 +15,11 @@ from typing import Any, TextIO
 
 from chalicelib.batch import BatchResponse, InOrder, process_batch
 from chalicelib.changelog import ChangeLog, make_logger
-from chalicelib.errors import RecordError
+from chalicelib.errors import ConfigurationError, RecordError
+from chalicelib.logline import render
 from chalicelib.ports import EmailSender, Ledger, NoLedger
 from chalicelib.reactions import UserReactions
-from chalicelib.redaction import Redactor
+from chalicelib.redaction import Redactor, scrub_text
 from chalicelib.settings import Settings
 
 __all__ = ["UsersStream"]
@@ -94,12 +95,17 @@ class UsersStream:
         )
         sender = self._sender if self._sender is not None else default_sender(settings)
         ledger = self._ledger if self._ledger is not None else default_ledger(settings)
-        reactions = UserReactions(log, sender, ledger, settings.sender)
+        reactions = UserReactions(log, sender, ledger, settings.sender, settings.key_schema)
         self._built = (settings, reactions, log)
         return reactions, log
 
     def handle(self, event: Any) -> BatchResponse:
-        settings = self.settings()
+        try:
+            settings = self.settings()
+        except ConfigurationError as wrong:  # before any record: one error for the invocation
+            line = {"level": "ERROR", "message": "configuration_error", "cause": str(wrong)}
+            make_logger("ERROR", self._log_stream).error(render(line, scrub_text))
+            raise
         reactions, log = self._build(settings)
 
         def failed(error: RecordError) -> None:
@@ -118,7 +124,7 @@ class UsersStream:
         order = InOrder()
         log.route = order.write
         try:
-            return process_batch(
+            response = process_batch(
                 event,
                 reactions.start,
                 report_failures=settings.report_failures,
@@ -128,3 +134,8 @@ class UsersStream:
             )
         finally:
             log.route = None
+        if isinstance(event, Mapping) and "window" in event:
+            # A tumbling-window event: Lambda hands the state returned now to the next
+            # invocation of the window. This function keeps none; it passes it on unchanged.
+            response["state"] = event.get("state") or {}
+        return response
