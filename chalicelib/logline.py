@@ -2,9 +2,10 @@
 
 * JSON, on one line: the line breaks JSON leaves raw (NEL, LS, PS) are escaped too, since many
   log tools split lines on them;
-* a string that cannot be encoded (a lone surrogate, as a forged event can carry) is written
-  as its JSON escape (``\\ud800``), which parses back to the same string: the line is never
-  lost to an encoding error;
+* a character that cannot be encoded (a lone surrogate, as a forged event can carry) is written
+  as the six characters of its code (``\\ud800``, read back as backslash, ``u``, four hex
+  digits): the line is never lost to an encoding error, and two halves of a pair can never be
+  read back as one character that was not there;
 * at most :data:`MAX_LINE_BYTES` bytes of UTF-8: CloudWatch Logs caps an event at 256 KB
   (262,144 bytes, counting 26 bytes of its own), and cuts a longer one, which then no longer
   parses. A longer entry has its largest fields, other than :data:`KEPT`, replaced by a marker
@@ -60,7 +61,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _escape(match: re.Match[str]) -> str:
-    return f"\\u{ord(match.group()):04x}"
+    return f"\\\\u{ord(match.group()):04x}"  # JSON for a backslash, then u and the code
 
 
 def _dumps(entry: dict[str, Any]) -> str:
