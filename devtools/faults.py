@@ -65,6 +65,7 @@ __all__ = [
     "client_error",
     "main",
     "scripted",
+    "streamed_table",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -729,13 +730,7 @@ class FaultRun:
             return set()
         dynamodb, streams = self.client("dynamodb"), self.client("dynamodbstreams")
         table = f"faults-other-{self.run_id}"
-        arn = dynamodb.create_table(
-            TableName=table,
-            KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-        )["TableDescription"]["LatestStreamArn"]
+        arn = streamed_table(dynamodb, table, "user_id")
         addresses = {f"other-{n}-{self.run_id}@example.com" for n in range(self.foreign)}
         for n, address in enumerate(sorted(addresses)):
             item = {"user_id": {"S": f"other-{n}"}, "email": {"S": address}}
@@ -944,6 +939,19 @@ def _leaks(line: str) -> bool:
     except ValueError:
         return True  # not one JSON line: a line break got in
     return any("@" in text or MARK in text for text in _strings(entry))
+
+
+def streamed_table(dynamodb: Any, name: str, key: str) -> str:
+    """Create table ``name`` keyed by the string ``key``, with a NEW_AND_OLD_IMAGES stream;
+    its stream ARN."""
+    described = dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    return str(described["TableDescription"]["LatestStreamArn"])
 
 
 # -- the command ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from devtools.faults import Fault, FaultyClient, scripted
+from devtools.faults import Fault, FaultyClient, scripted, streamed_table
 from devtools.pipeline import MappingConfig
 from devtools.replay import (
     FAILED,
@@ -415,15 +415,7 @@ def test_the_command_replays_through_the_real_app_and_its_welcome_emails(table, 
 
 def other_stream(table: StreamTable) -> str:
     """The stream of another table on the same emulator (keyed user_id)."""
-    described = table.dynamodb.create_table(
-        TableName=f"{table.name}-other",
-        KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "user_id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    arn: str = described["TableDescription"]["LatestStreamArn"]
-    return arn
+    return streamed_table(table.dynamodb, f"{table.name}-other", "user_id")
 
 
 def foreign_message(table: StreamTable, make_poller: Any) -> tuple[dict[str, Any], str]:
