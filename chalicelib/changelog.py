@@ -10,7 +10,7 @@ from decimal import Decimal
 from functools import partial
 from typing import Any, TextIO
 
-from chalicelib.logline import DOUBLE_EXACT, json_default, json_number, render
+from chalicelib.logline import DOUBLE_EXACT, encodable, json_default, json_number, render
 from chalicelib.records import Change
 from chalicelib.redaction import REDACTED, Redactor, scrub_text
 
@@ -21,8 +21,12 @@ _DOUBLE_EXACT, _MINUS_DOUBLE_EXACT = DOUBLE_EXACT, -DOUBLE_EXACT
 _json_number = json_number
 
 
-def _plain_map(image: dict[str, Any], hidden: Mapping[str, bool]) -> dict[str, Any]:
-    """A decoded map as plain JSON values, its attributes that ``hidden`` says redacted.
+Decide = Callable[[str], bool]
+
+
+def _plain_map(image: dict[str, Any], hidden: Mapping[str, bool], decide: Decide) -> dict[str, Any]:
+    """A decoded map as plain JSON values, its attributes redacted where ``hidden`` says so
+    (or ``decide``, for a name ``hidden`` has no verdict on yet).
 
     The same text as redacting (:class:`~chalicelib.redaction.Redactor`) and then encoding
     with :func:`json_default`, in one walk: the encoder then never calls back into Python.
@@ -30,7 +34,11 @@ def _plain_map(image: dict[str, Any], hidden: Mapping[str, bool]) -> dict[str, A
     out: dict[str, Any] = {}
     for name, value in image.items():
         kind = type(value)
-        if hidden[name]:
+        try:
+            hide = hidden[name]
+        except KeyError:
+            hide = decide(name)
+        if hide:
             out[name] = REDACTED
         elif kind is str or kind is bool or value is None:
             out[name] = value
@@ -40,14 +48,18 @@ def _plain_map(image: dict[str, Any], hidden: Mapping[str, bool]) -> dict[str, A
             else:
                 out[name] = str(value)
         elif kind is dict:
-            out[name] = _plain_map(value, hidden)
+            out[name] = _plain_map(value, hidden, decide)
         else:
-            out[name] = _plain(value, hidden)
+            out[name] = _plain(value, hidden, decide)
     return out
 
 
 def _plain_update(
-    raw_new: Any, differences: dict[str, Any], plain_old: dict[str, Any], hidden: Mapping[str, bool]
+    raw_new: Any,
+    differences: dict[str, Any],
+    plain_old: dict[str, Any],
+    hidden: Mapping[str, bool],
+    decide: Decide,
 ) -> dict[str, Any]:
     """:func:`_plain_map` of the new image of an update, given the old image's.
 
@@ -56,21 +68,22 @@ def _plain_update(
     :attr:`~chalicelib.records.Change.new_differences`) are converted.
     """
     out = {name: None if name in differences else plain_old[name] for name in raw_new}
-    out.update(_plain_map(differences, hidden))  # in place: the new image's order is kept
+    out.update(_plain_map(differences, hidden, decide))  # in place: the new image's order is kept
     return out
 
 
-def _plain(value: Any, hidden: Mapping[str, bool]) -> Any:
+def _plain(value: Any, hidden: Mapping[str, bool], decide: Decide) -> Any:
     kind = type(value)
     if kind is dict:
-        return _plain_map(value, hidden)
+        return _plain_map(value, hidden, decide)
     if kind is list:
-        return [_plain(item, hidden) for item in value]
+        return [_plain(item, hidden, decide) for item in value]
     if kind is Decimal:
         return _json_number(value)
     if kind is set or kind is frozenset:
         return [
-            item if type(item) is str else _plain(item, hidden) for item in sorted(value, key=str)
+            item if type(item) is str else _plain(item, hidden, decide)
+            for item in sorted(value, key=str)
         ]
     if kind is bytes:
         return b64encode(value).decode("ascii")
@@ -83,13 +96,33 @@ class _LineHandler(logging.StreamHandler[TextIO]):
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__(stream)
         self.setFormatter(logging.Formatter("%(message)s"))
+        self._strict: tuple[object, bool] = (None, False)
+
+    def _refuses_unencodable(self, stream: TextIO) -> bool:
+        """Whether ``stream`` encodes to UTF-8 and raises on what it cannot encode (as Lambda's
+        standard output does): then a line is written as it is, and escaped only if refused.
+        Other streams (a StringIO, ``surrogateescape``) get every line checked first."""
+        known, strict = self._strict
+        if known is not stream:
+            encoding = str(getattr(stream, "encoding", None) or "").lower().replace("-", "")
+            strict = encoding == "utf8" and getattr(stream, "errors", None) == "strict"
+            self._strict = (stream, strict)
+        return strict
 
     def write_line(self, line: str, level: int) -> None:
         """What :meth:`emit` writes for a record whose message is ``line``, without the record
-        (see :meth:`ChangeLog._emit`)."""
+        (see :meth:`ChangeLog._emit`). A line never fails for a character that cannot be
+        encoded: it is written with that character escaped (:func:`encodable`)."""
         with self.lock:  # type: ignore[union-attr]  # always set by Handler.__init__
             try:
-                self._current_stream().write(line + self.terminator)
+                stream = self._current_stream()
+                if self._refuses_unencodable(stream):
+                    try:
+                        stream.write(line + self.terminator)
+                    except UnicodeEncodeError:  # raised before anything is written
+                        stream.write(encodable(line) + self.terminator)
+                else:
+                    stream.write(encodable(line) + self.terminator)
                 self.flush()
             except Exception:
                 self.handleError(logging.makeLogRecord({"msg": line, "levelno": level}))
@@ -99,6 +132,8 @@ class _LineHandler(logging.StreamHandler[TextIO]):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.stream = self._current_stream()
+        record.msg = encodable(record.getMessage())
+        record.args = None
         super().emit(record)
 
 
@@ -151,23 +186,23 @@ class ChangeLog:
             return
         changes = change.changed_attributes
         created = change.approximate_creation_time
-        hidden = self._redact.hides
+        hidden, decide = self._redact.hides, self._redact.decide
         old, differences = change.old_image, change.new_differences
-        plain_old = None if old is None else _plain_map(old, hidden)
+        plain_old = None if old is None else _plain_map(old, hidden, decide)
         plain_new: dict[str, Any] | None
         if plain_old is not None and differences is not None:  # a MODIFY with both images
             plain_new = _plain_update(
-                change.raw["dynamodb"]["NewImage"], differences, plain_old, hidden
+                change.raw["dynamodb"]["NewImage"], differences, plain_old, hidden, decide
             )
         else:
             new = change.new_image
-            plain_new = None if new is None else _plain_map(new, hidden)
+            plain_new = None if new is None else _plain_map(new, hidden, decide)
         entry: dict[str, Any] = {
             "level": "INFO",
             "message": "ttl_expiry" if change.is_ttl_expiry else "change",
             "event": change.event_name,
             "table": change.table_name or None,
-            "keys": _plain_map(change.keys, hidden),
+            "keys": _plain_map(change.keys, hidden, decide),
             "sequence_number": change.sequence_number,
             "event_id": change.event_id,
             "created": None if created is None else created.isoformat(),
@@ -217,4 +252,4 @@ class ChangeLog:
                 for handler in handlers:
                     handler.write_line(line, level)  # type: ignore[attr-defined]
                 return
-        logger.log(level, line)
+        logger.log(level, encodable(line))

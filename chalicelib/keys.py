@@ -55,7 +55,7 @@ class KeySchema(NamedTuple):
         if len(keys) == len(attributes):
             for name, kind in attributes:
                 value = keys.get(name)
-                if type(value) is not dict or len(value) != 1 or kind not in value:
+                if type(value) is not dict or kind not in value or len(value) != 1:
                     break
             else:
                 return

@@ -21,7 +21,15 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["DOUBLE_EXACT", "KEPT", "MAX_LINE_BYTES", "json_default", "json_number", "render"]
+__all__ = [
+    "DOUBLE_EXACT",
+    "KEPT",
+    "MAX_LINE_BYTES",
+    "encodable",
+    "json_default",
+    "json_number",
+    "render",
+]
 
 MAX_LINE_BYTES = 256_000  # below CloudWatch Logs' 262,144 - 26, with room for the newline
 KEPT = frozenset(
@@ -72,15 +80,22 @@ def _dumps(entry: dict[str, Any]) -> str:
         for line_break, escaped in _LINE_BREAKS:
             if line_break in text:
                 text = text.replace(line_break, escaped)
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:  # only a surrogate can fail; inside a JSON string, always
-            text = _SURROGATE.sub(_escape, text)
     return text
 
 
+def encodable(line: str) -> str:
+    """``line`` with every character that UTF-8 cannot encode written as its code (see the
+    module docstring). Only a surrogate can be one, and in a JSON line it is always inside a
+    string. The writer calls this where its stream would not refuse such a line itself."""
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(_escape, line)
+    return line
+
+
 def _size(text: str) -> int:
-    return len(text) if text.isascii() else len(text.encode("utf-8"))
+    return len(text) if text.isascii() else len(encodable(text).encode("utf-8"))
 
 
 def render(entry: dict[str, Any], finish: Callable[[str], str]) -> str:

@@ -14,7 +14,7 @@ name instead: ``*name*`` matches ``username`` too.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from fnmatch import translate
 from typing import Any
 
@@ -27,20 +27,6 @@ _WORD_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|[\W_]+")
 def _words(name: str) -> str:
     """``name`` as lower-case words between underscores: ``firstName`` -> ``_first_name_``."""
     return "_" + "_".join(w for w in _WORD_BOUNDARY.split(name) if w).casefold() + "_"
-
-
-class _Verdicts(dict[str, bool]):
-    """Attribute name -> whether it is redacted; decided on first sight, then remembered."""
-
-    def __init__(self, decide: Callable[[str], bool]) -> None:
-        super().__init__()
-        self._decide = decide
-
-    def __missing__(self, name: str) -> bool:
-        verdict = self._decide(name)
-        if len(self) < MAX_REMEMBERED:
-            self[name] = verdict
-        return verdict
 
 
 REDACTED = "***"
@@ -63,8 +49,9 @@ def scrub_text(text: str) -> str:
 class Redactor:
     """Replaces the values of the matching attributes in decoded images.
 
-    ``hides[name]`` says whether an attribute called ``name`` is redacted (a dict lookup once
-    a name has been seen).
+    :meth:`hidden` says whether an attribute called ``name`` is redacted. Verdicts are
+    remembered in ``hides`` (a plain dict: the log line's hot loop reads it directly and calls
+    :meth:`decide` only for a name it has not seen).
     """
 
     def __init__(self, entries: Iterable[str]) -> None:
@@ -74,13 +61,24 @@ class Redactor:
         patterns = [translate(e) for e in self.entries if any(c in e for c in "*?[")]
         match = re.compile("|".join(patterns), re.IGNORECASE).match if patterns else None
 
-        def decide(name: str) -> bool:
-            if match is not None and match(name):
-                return True
-            spelled = _words(name)
-            return any(word in spelled for word in words)
+        self._match = match
+        self._words = tuple(words)
+        self.hides: dict[str, bool] = {}
 
-        self.hides: dict[str, bool] = _Verdicts(decide)
+    def decide(self, name: str) -> bool:
+        """Whether ``name`` is redacted, decided from the entries (and remembered)."""
+        verdict = (self._match is not None and self._match(name) is not None) or any(
+            word in _words(name) for word in self._words
+        )
+        if len(self.hides) < MAX_REMEMBERED:
+            self.hides[name] = verdict
+        return verdict
+
+    def hidden(self, name: str) -> bool:
+        try:
+            return self.hides[name]
+        except KeyError:
+            return self.decide(name)
 
     def __call__(self, value: Any) -> Any:
         if not self.entries:
@@ -89,8 +87,8 @@ class Redactor:
 
     def _walk(self, value: Any) -> Any:
         if type(value) is dict:
-            hides = self.hides
-            return {k: REDACTED if hides[k] else self._walk(v) for k, v in value.items()}
+            hidden = self.hidden
+            return {k: REDACTED if hidden(k) else self._walk(v) for k, v in value.items()}
         if type(value) is list:
             return [self._walk(v) for v in value]
         return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -155,3 +156,21 @@ def test_a_failed_done_mark_logs_a_warning_naming_the_open_window(
     assert warning["duplicate_window_open_until"] == 1_700_000_120
     assert "sends it again" in warning["reason"]
     assert warning["keys"] == {"id": "u1"}
+
+
+@pytest.mark.parametrize("errors", ["strict", "surrogateescape"])
+def test_on_a_real_text_stream_the_line_is_valid_utf8(errors: str) -> None:
+    """Lambda's standard output encodes to UTF-8 and refuses a lone surrogate (strict); in the
+    POSIX locale Python's would write some of them as raw bytes instead (surrogateescape).
+    Either way the line arrives, as valid UTF-8 that parses."""
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="utf-8", errors=errors, write_through=True)
+    stream = FakeStream()
+    forged = {"id": "u1", "bio": "\udc80\ud800 end"}
+
+    UsersStream(
+        environ={"WELCOME_EMAIL_SENDER": "w@example.com"}, sender=RecordingSender(), log_stream=out
+    ).handle(stream.event([stream.insert(forged)]))
+
+    line = raw.getvalue().decode("utf-8").splitlines()[0]  # strict: valid UTF-8
+    assert json.loads(line)["new_image"]["bio"] == "\\udc80\\ud800 end"
