@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Mapping
 from typing import Any, TextIO
@@ -104,7 +105,9 @@ class UsersStream:
             settings = self.settings()
         except ConfigurationError as wrong:  # before any record: one error for the invocation
             line = {"level": "ERROR", "message": "configuration_error", "cause": str(wrong)}
-            make_logger("ERROR", self._log_stream).error(render(line, scrub_text))
+            # A logger of its own: the shared one's level belongs to the settings (LOG_LEVEL).
+            stream = sys.stdout if self._log_stream is None else self._log_stream
+            make_logger("ERROR", stream).error(render(line, scrub_text))
             raise
         reactions, log = self._build(settings)
 

@@ -227,3 +227,25 @@ def test_an_injected_stream_does_not_take_over_standard_output(stream: FakeStrea
         default.handle(stream.event([stream.remove(ADA)]))
 
     assert len(captured.getvalue().splitlines()) == 1
+
+
+def test_a_wrong_setting_fixed_later_leaves_the_change_lines_on(stream: FakeStream) -> None:
+    """The configuration_error line must not change the shared logger's level: once the
+    setting is fixed, a warm container still writes its INFO change lines."""
+    environ = dict(BASE_ENV)
+    service = UsersStream(environ=environ)
+    event = stream.event([stream.remove(ADA)])
+    service.handle(event)  # built, with the shared logger at INFO
+    wrong, fixed = io.StringIO(), io.StringIO()
+
+    environ["WELCOME_EMAIL_SENDER"] = "example.com"
+    with contextlib.redirect_stdout(wrong), pytest.raises(ConfigurationError):
+        service.handle(event)
+    environ["WELCOME_EMAIL_SENDER"] = SENDER
+    with contextlib.redirect_stdout(fixed):
+        service.handle(event)
+
+    assert [json.loads(x)["message"] for x in wrong.getvalue().splitlines()] == [
+        "configuration_error"
+    ]
+    assert [json.loads(x)["message"] for x in fixed.getvalue().splitlines()] == ["change"]
