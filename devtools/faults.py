@@ -25,8 +25,9 @@ documented duplicate window (``docs/reliability.md``; ``tests/chalicelib/adapter
 test_ledger.py`` shows it). The ledger runs on a virtual clock (each invocation 2 s, each
 restart 30 s), so that leases and the run are reproducible.
 
-Outside inputs (issue 11): two chunks are written while ``WELCOME_EMAIL_SENDER`` is wrong (not
-an address, then an address SES has not verified) and the sender is fixed after them; the Users
+Outside inputs (issue 11): two chunks begin with 40 changes written while
+``WELCOME_EMAIL_SENDER`` is wrong (not an address, then an address SES has not verified), and
+the sender is fixed after them; the Users
 table can be keyed by another name (``key``, ``USERS_TABLE_KEY``); and before the replay, the
 on-failure queue also receives messages naming another table's stream, which the replay must
 refuse and leave there (their users get no email).
@@ -478,7 +479,7 @@ class Report:
                 f"  pipeline: {p['invocations']} invocations, {p['partial_failures']} partial "
                 f"failures, {p['retries']} retries, {self.queue_ranges} ranges "
                 f"({self.queue_records} records) sent to the on-failure queue",
-                f"  table keyed {self.key!r}; sender wrong for {self.wrong_sender_chunks} chunks "
+                f"  table keyed {self.key!r}; sender wrong in {self.wrong_sender_chunks} chunks "
                 f"({self.wrong_sender_failures} error lines name it), then fixed",
                 f"  replay: {r['messages']} messages, {r['records_replayed']} records replayed, "
                 f"{r['left_in_queue']} left in the queue ({r.get('foreign', 0)} of "
@@ -499,6 +500,7 @@ class FaultRun:
     """One scenario on an emulator (its own, or one passed in)."""
 
     LEASE_SECONDS = 120
+    WRONG_SENDER_CHANGES = 40  # changes written while the sender is wrong, in each such chunk
     INVOCATION_SECONDS = 2.0
     RESTART_SECONDS = 30.0
 
@@ -532,8 +534,9 @@ class FaultRun:
             "EMAIL_CONCURRENCY": "1",
             "USERS_TABLE_KEY": f"{key}:S",
         }
-        # Chunks written while the sender is wrong - not an address at all, then an address
-        # SES has not verified - and fixed after: nothing may be lost, nothing sent twice.
+        # Chunks that begin with WRONG_SENDER_CHANGES changes written while the sender is wrong
+        # - not an address at all, then an address SES has not verified - fixed after them:
+        # nothing may be lost, nothing sent twice.
         self.wrong_senders = (
             {2: "example.com", 3: f"unverified-{self.run_id}@example.com"}
             if misconfigure and self.chunks >= 5
@@ -675,13 +678,19 @@ class FaultRun:
         while written < self.changes:
             count = min(per_chunk, self.changes - written)
             wrong = self.wrong_senders.get(chunk)
-            self.environ["WELCOME_EMAIL_SENDER"] = wrong or self.sender
+            if wrong is not None:  # the first changes of the chunk, while the sender is wrong
+                self.environ["WELCOME_EMAIL_SENDER"] = wrong
+                head = min(self.WRONG_SENDER_CHANGES, count)
+                self.workload.write(dynamodb, self.stack.table_name, head)
+                self._pump()
+                written, count = written + head, count - head
+                self.environ["WELCOME_EMAIL_SENDER"] = self.sender  # fixed
+                self.say(f"  {written} changes written and polled, {head} with a wrong sender")
             self.workload.write(dynamodb, self.stack.table_name, count)
             written += count
             self._pump()
-            self.say(f"  {written} changes written and polled" + (" (wrong sender)" * bool(wrong)))
+            self.say(f"  {written} changes written and polled")
             chunk += 1
-        self.environ["WELCOME_EMAIL_SENDER"] = self.sender  # fixed
 
         # The faults stop; time passes beyond any lease a killed process left; then replay.
         self.plan.active = False
