@@ -114,8 +114,8 @@ def test_invalid_settings_fail_before_any_record(
 
 @pytest.mark.parametrize(
     "address",
-    ["", "example.com", "welcome@example", "Welcome <welcome@example.com>", "a@b.com, c@d.com"],
-    ids=["unset", "no-at-domain", "undotted-domain", "display-name", "two-addresses"],
+    ["example.com", "welcome@example", "Welcome <welcome@example.com>", "a@b.com, c@d.com"],
+    ids=["no-at-domain", "undotted-domain", "display-name", "two-addresses"],
 )
 def test_a_wrong_sender_fails_the_invocation_once_before_any_record(
     make_service: MakeService, stream: FakeStream, logs: LogLines, address: str
@@ -227,6 +227,22 @@ def test_an_injected_stream_does_not_take_over_standard_output(stream: FakeStrea
         default.handle(stream.event([stream.remove(ADA)]))
 
     assert len(captured.getvalue().splitlines()) == 1
+
+
+def test_without_a_sender_address_a_new_user_fails_its_record(
+    make_service: MakeService, stream: FakeStream
+) -> None:
+    """Unset, the sender is not an error for a batch that needs no email (tools that only log
+    changes run so); a new user with an address fails its record: nothing is dropped."""
+    sender = RecordingSender()
+    event = stream.event([stream.insert({"id": "u0"}), stream.insert(ADA)])
+
+    with pytest.raises(BatchFailedError) as caught:
+        make_service({"WELCOME_EMAIL_SENDER": ""}, sender=sender).handle(event)
+
+    assert caught.value.handled == 1
+    assert "WELCOME_EMAIL_SENDER" in str(caught.value)
+    assert sender.sent == []
 
 
 def test_a_wrong_setting_fixed_later_leaves_the_change_lines_on(stream: FakeStream) -> None:
