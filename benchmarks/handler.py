@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TextIO
 
+from chalicelib.redaction import Redactor
 from chalicelib.service import UsersStream
 from chalicelib.welcome import EmailMessage
 
@@ -64,14 +65,16 @@ def users_stream_handler(event: dict[str, Any], log_stream: TextIO) -> Handler:
 
 # --- the equivalent handler, on Powertools --------------------------------------------------
 
-_REDACT = frozenset(("email", "name"))
+# The same redaction rule as the app's (a word of the name, any case): the policy is not what
+# is compared here, and both must write the same lines.
+_REDACT = Redactor(("email", "name")).hidden
 _EMAIL = re.compile(r"[^\s\"<>(),;:@\\]*@[^\s\"'<>(),;:@\\]+")
 _LINE_BREAKS = (("\x85", "\\u0085"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
 
 
 def _redact(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: "***" if k in _REDACT else _redact(v) for k, v in value.items()}
+        return {k: "***" if _REDACT(k) else _redact(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_redact(v) for v in value]
     return value

@@ -46,8 +46,9 @@ class BatchItemFailure(TypedDict):
     itemIdentifier: str
 
 
-class BatchResponse(TypedDict):
-    batchItemFailures: list[BatchItemFailure]
+class BatchResponse(TypedDict, total=False):
+    batchItemFailures: list[BatchItemFailure]  # always there
+    state: dict[str, Any]  # only for a tumbling-window event (chalicelib.service)
 
 
 class Deferred(NamedTuple):

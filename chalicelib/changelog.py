@@ -2,71 +2,31 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from base64 import b64encode
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import partial
 from typing import Any, TextIO
 
+from chalicelib.logline import DOUBLE_EXACT, encodable, json_default, json_number, render
 from chalicelib.records import Change
 from chalicelib.redaction import REDACTED, Redactor, scrub_text
 
 __all__ = ["ChangeLog", "json_default", "make_logger"]
 
 LOGGER_NAME = "users_stream"
+_DOUBLE_EXACT, _MINUS_DOUBLE_EXACT = DOUBLE_EXACT, -DOUBLE_EXACT
+_json_number = json_number
 
 
-_DOUBLE_EXACT = Decimal(2**53)  # integers below this in size are exact as JSON numbers
-_MINUS_DOUBLE_EXACT = -_DOUBLE_EXACT
+Decide = Callable[[str], bool]
 
 
-def _json_number(value: Decimal) -> int | str:
-    # Exact: integers as JSON numbers when they fit a double exactly, others as text. The range
-    # is checked first: cheaper than to_integral_value, which overflows on huge exponents.
-    if _MINUS_DOUBLE_EXACT < value < _DOUBLE_EXACT and value == value.to_integral_value():
-        return int(value)
-    return str(value)
-
-
-def json_default(value: Any) -> Any:
-    """JSON for the Python values a decoded image holds."""
-    if isinstance(value, Decimal):
-        return _json_number(value)
-    if isinstance(value, bytes | bytearray):
-        return b64encode(value).decode("ascii")
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=str)
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
-_encode = json.JSONEncoder(  # check_circular: the entries are trees built here, never cyclic
-    default=json_default,
-    separators=(",", ":"),
-    ensure_ascii=False,
-    sort_keys=False,
-    check_circular=False,
-).encode
-# JSON leaves these raw, but many log tools split lines on them: a user's text must not be able
-# to start a new log line. (Control characters below U+0020 are escaped by JSON already.)
-_LINE_BREAKS = (("\x85", "\\u0085"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
-
-
-def _dumps(entry: dict[str, Any]) -> str:
-    text = _encode(entry)
-    if not text.isascii():
-        # str.translate with a mapping costs a Python lookup per character; a search for each
-        # break (memchr-fast, and instant where the text cannot hold it) costs next to nothing.
-        for line_break, escaped in _LINE_BREAKS:
-            if line_break in text:
-                text = text.replace(line_break, escaped)
-    return text
-
-
-def _plain_map(image: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
-    """A decoded map as plain JSON values, its attributes named in ``hidden`` redacted.
+def _plain_map(image: dict[str, Any], hidden: Mapping[str, bool], decide: Decide) -> dict[str, Any]:
+    """A decoded map as plain JSON values, its attributes redacted where ``hidden`` says so
+    (or ``decide``, for a name ``hidden`` has no verdict on yet).
 
     The same text as redacting (:class:`~chalicelib.redaction.Redactor`) and then encoding
     with :func:`json_default`, in one walk: the encoder then never calls back into Python.
@@ -74,7 +34,11 @@ def _plain_map(image: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in image.items():
         kind = type(value)
-        if name in hidden:
+        try:
+            hide = hidden[name]
+        except KeyError:
+            hide = decide(name)
+        if hide:
             out[name] = REDACTED
         elif kind is str or kind is bool or value is None:
             out[name] = value
@@ -84,14 +48,18 @@ def _plain_map(image: dict[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
             else:
                 out[name] = str(value)
         elif kind is dict:
-            out[name] = _plain_map(value, hidden)
+            out[name] = _plain_map(value, hidden, decide)
         else:
-            out[name] = _plain(value, hidden)
+            out[name] = _plain(value, hidden, decide)
     return out
 
 
 def _plain_update(
-    raw_new: Any, differences: dict[str, Any], plain_old: dict[str, Any], hidden: frozenset[str]
+    raw_new: Any,
+    differences: dict[str, Any],
+    plain_old: dict[str, Any],
+    hidden: Mapping[str, bool],
+    decide: Decide,
 ) -> dict[str, Any]:
     """:func:`_plain_map` of the new image of an update, given the old image's.
 
@@ -100,21 +68,22 @@ def _plain_update(
     :attr:`~chalicelib.records.Change.new_differences`) are converted.
     """
     out = {name: None if name in differences else plain_old[name] for name in raw_new}
-    out.update(_plain_map(differences, hidden))  # in place: the new image's order is kept
+    out.update(_plain_map(differences, hidden, decide))  # in place: the new image's order is kept
     return out
 
 
-def _plain(value: Any, hidden: frozenset[str]) -> Any:
+def _plain(value: Any, hidden: Mapping[str, bool], decide: Decide) -> Any:
     kind = type(value)
     if kind is dict:
-        return _plain_map(value, hidden)
+        return _plain_map(value, hidden, decide)
     if kind is list:
-        return [_plain(item, hidden) for item in value]
+        return [_plain(item, hidden, decide) for item in value]
     if kind is Decimal:
         return _json_number(value)
     if kind is set or kind is frozenset:
         return [
-            item if type(item) is str else _plain(item, hidden) for item in sorted(value, key=str)
+            item if type(item) is str else _plain(item, hidden, decide)
+            for item in sorted(value, key=str)
         ]
     if kind is bytes:
         return b64encode(value).decode("ascii")
@@ -127,13 +96,33 @@ class _LineHandler(logging.StreamHandler[TextIO]):
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__(stream)
         self.setFormatter(logging.Formatter("%(message)s"))
+        self._strict: tuple[object, bool] = (None, False)
+
+    def _refuses_unencodable(self, stream: TextIO) -> bool:
+        """Whether ``stream`` encodes to UTF-8 and raises on what it cannot encode (as Lambda's
+        standard output does): then a line is written as it is, and escaped only if refused.
+        Other streams (a StringIO, ``surrogateescape``) get every line checked first."""
+        known, strict = self._strict
+        if known is not stream:
+            encoding = str(getattr(stream, "encoding", None) or "").lower().replace("-", "")
+            strict = encoding == "utf8" and getattr(stream, "errors", None) == "strict"
+            self._strict = (stream, strict)
+        return strict
 
     def write_line(self, line: str, level: int) -> None:
         """What :meth:`emit` writes for a record whose message is ``line``, without the record
-        (see :meth:`ChangeLog._emit`)."""
+        (see :meth:`ChangeLog._emit`). A line never fails for a character that cannot be
+        encoded: it is written with that character escaped (:func:`encodable`)."""
         with self.lock:  # type: ignore[union-attr]  # always set by Handler.__init__
             try:
-                self._current_stream().write(line + self.terminator)
+                stream = self._current_stream()
+                if self._refuses_unencodable(stream):
+                    try:
+                        stream.write(line + self.terminator)
+                    except UnicodeEncodeError:  # raised before anything is written
+                        stream.write(encodable(line) + self.terminator)
+                else:
+                    stream.write(encodable(line) + self.terminator)
                 self.flush()
             except Exception:
                 self.handleError(logging.makeLogRecord({"msg": line, "levelno": level}))
@@ -143,6 +132,8 @@ class _LineHandler(logging.StreamHandler[TextIO]):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.stream = self._current_stream()
+        record.msg = encodable(record.getMessage())
+        record.args = None
         super().emit(record)
 
 
@@ -194,33 +185,34 @@ class ChangeLog:
         if not self._logger.isEnabledFor(logging.INFO):
             return
         changes = change.changed_attributes
-        hidden = self._redact.names
+        created = change.approximate_creation_time
+        hidden, decide = self._redact.hides, self._redact.decide
         old, differences = change.old_image, change.new_differences
-        plain_old = None if old is None else _plain_map(old, hidden)
+        plain_old = None if old is None else _plain_map(old, hidden, decide)
         plain_new: dict[str, Any] | None
         if plain_old is not None and differences is not None:  # a MODIFY with both images
             plain_new = _plain_update(
-                change.raw["dynamodb"]["NewImage"], differences, plain_old, hidden
+                change.raw["dynamodb"]["NewImage"], differences, plain_old, hidden, decide
             )
         else:
             new = change.new_image
-            plain_new = None if new is None else _plain_map(new, hidden)
+            plain_new = None if new is None else _plain_map(new, hidden, decide)
         entry: dict[str, Any] = {
             "level": "INFO",
             "message": "ttl_expiry" if change.is_ttl_expiry else "change",
             "event": change.event_name,
-            "table": change.table_name,
-            "keys": _plain_map(change.keys, hidden),
+            "table": change.table_name or None,
+            "keys": _plain_map(change.keys, hidden, decide),
             "sequence_number": change.sequence_number,
             "event_id": change.event_id,
-            "created": change.approximate_creation_time.isoformat(),
+            "created": None if created is None else created.isoformat(),
             "size_bytes": change.size_bytes,
             "ttl_expiry": change.is_ttl_expiry,
             "changed": None if changes is None else changes.names,
             "old_image": plain_old,
             "new_image": plain_new,
         }
-        self._write(logging.INFO, scrub_text(_dumps(entry)))
+        self._write(logging.INFO, render(entry, scrub_text))
 
     def event(self, level: int, message: str, change: Change | None = None, **fields: Any) -> None:
         """A line about something the app did (email sent, skipped, rejected, a failure)."""
@@ -232,7 +224,7 @@ class ChangeLog:
             entry["event_id"] = change.event_id
             entry["keys"] = self._redact(change.keys)
         entry.update(fields)
-        self._write(level, scrub_text(_dumps(entry)))
+        self._write(level, render(entry, scrub_text))
 
     def _write(self, level: int, line: str) -> None:
         if self.route is None:
@@ -260,4 +252,4 @@ class ChangeLog:
                 for handler in handlers:
                     handler.write_line(line, level)  # type: ignore[attr-defined]
                 return
-        logger.log(level, line)
+        logger.log(level, encodable(line))

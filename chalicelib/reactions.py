@@ -7,15 +7,17 @@ import logging
 from chalicelib.batch import Deferred
 from chalicelib.changelog import ChangeLog
 from chalicelib.errors import ConfigurationError, PermanentEmailError
-from chalicelib.ports import EmailSender, Ledger
+from chalicelib.keys import DEFAULT_KEY_SCHEMA, KeySchema
+from chalicelib.ports import EmailSender, Ledger, Unmarked
 from chalicelib.records import Change
 
 __all__ = ["UserReactions", "welcome_key"]
 
 
-def welcome_key(user_id: object) -> str:
-    """The ledger key that makes the welcome email once-per-user."""
-    return f"welcome#{user_id}"
+def welcome_key(item_key: str) -> str:
+    """The ledger key that makes the welcome email once-per-user, from the item's key
+    (:meth:`~chalicelib.keys.KeySchema.item_key`)."""
+    return f"welcome#{item_key}"
 
 
 class UserReactions:
@@ -27,12 +29,18 @@ class UserReactions:
     """
 
     def __init__(
-        self, log: ChangeLog, sender: EmailSender, ledger: Ledger, from_address: str
+        self,
+        log: ChangeLog,
+        sender: EmailSender,
+        ledger: Ledger,
+        from_address: str,
+        key_schema: KeySchema | None = None,
     ) -> None:
         self._log = log
         self._sender = sender
         self._ledger = ledger
         self._from = from_address
+        self._keys = key_schema if key_schema is not None else KeySchema.parse(DEFAULT_KEY_SCHEMA)
 
     def __call__(self, change: Change) -> None:
         email = self.start(change)
@@ -40,7 +48,11 @@ class UserReactions:
             email.finish(email.run())
 
     def start(self, change: Change) -> Deferred | None:
-        """Log the change; for a new user, the welcome email still to send (or ``None``)."""
+        """Log the change; for a new user, the welcome email still to send (or ``None``).
+
+        A record whose ``Keys`` are not the table's key schema fails, before anything else.
+        """
+        self._keys.check(change)
         self._log.change(change)
         if change.event_name == "INSERT":
             return self.welcome(change)
@@ -65,7 +77,7 @@ class UserReactions:
         except PermanentEmailError as exc:
             self._log.event(logging.ERROR, "welcome_email_rejected", change, reason=str(exc))
             return None
-        key = welcome_key(change.keys.get("id", item.get("id")))
+        key = welcome_key(self._keys.item_key(change))
         sender, ledger, log = self._sender, self._ledger, self._log
 
         def send() -> str:
@@ -84,5 +96,16 @@ class UserReactions:
                 log.event(logging.INFO, "welcome_email_duplicate", change)
             else:
                 log.event(logging.INFO, "welcome_email_sent", change, message_id=outcome)
+                if isinstance(outcome, Unmarked):
+                    log.event(
+                        logging.WARNING,
+                        "welcome_email_not_marked_done",
+                        change,
+                        duplicate_window_open_until=int(outcome.open_until),
+                        reason=(
+                            "the email was sent but the ledger could not record it: until the "
+                            "claim's lease runs out, a retry of this record sends it again"
+                        ),
+                    )
 
         return Deferred(run, finish, key)

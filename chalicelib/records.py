@@ -3,6 +3,13 @@
 :func:`parse_record` checks the record's envelope eagerly (cheap) and leaves the images to be
 decoded on first access, once. Every fault is a :class:`~chalicelib.errors.RecordError` that
 names the record and the field.
+
+AWS's ``Record`` and ``StreamRecord`` references mark every field optional. The handler needs
+three: ``dynamodb.SequenceNumber`` (what Lambda checkpoints and a failure is reported by),
+``eventName`` (what happened) and ``dynamodb.Keys`` (which item). Every other field may be
+absent (``eventID``, ``ApproximateCreationDateTime``, ``SizeBytes``, ``eventSourceARN``,
+``StreamViewType``, ``eventSource``, ``userIdentity``): the change is handled and the log
+line says ``null``. A field that is present is still checked.
 """
 
 from __future__ import annotations
@@ -56,14 +63,14 @@ class Change:
     )
 
     event_name: str
-    event_id: str
+    event_id: str | None  # optional in AWS's Record reference, as are the ones below
     sequence_number: str
     index: int
-    size_bytes: int
+    size_bytes: int | None
     stream_view_type: str
     event_source_arn: str
     table_name: str
-    approximate_creation_time: datetime
+    approximate_creation_time: datetime | None
     is_ttl_expiry: bool
 
     def __init__(self, raw: Mapping[str, Any], index: int = 0) -> None:
@@ -73,6 +80,10 @@ class Change:
         self._parse_envelope()
 
     # -- envelope -------------------------------------------------------------------------
+
+    def error(self, cause: str, field: str | None = None) -> RecordError:
+        """A :class:`RecordError` about this record (to raise), naming ``field``."""
+        return self._fail(cause, field)
 
     def _fail(self, cause: str, field: str | None = None) -> RecordError:
         raw = self._raw if isinstance(self._raw, Mapping) else {}
@@ -105,8 +116,8 @@ class Change:
             raise self._fail("not INSERT, MODIFY or REMOVE", "eventName")
         self.event_name = event_name
         event_id = raw.get("eventID")
-        if type(event_id) is not str:
-            raise self._fail("missing or not a string", "eventID")
+        if event_id is not None and type(event_id) is not str:
+            raise self._fail("not a string", "eventID")
         self.event_id = event_id
         source = raw.get("eventSource", "aws:dynamodb")
         if source != "aws:dynamodb":
@@ -119,14 +130,17 @@ class Change:
         if type(keys) is not dict and not isinstance(keys, Mapping):
             raise self._fail("missing or not an object", "dynamodb.Keys")
         created: Any = body.get("ApproximateCreationDateTime")
-        if type(created) not in (int, float):
-            raise self._fail("missing or not epoch seconds", "dynamodb.ApproximateCreationDateTime")
-        try:
-            self.approximate_creation_time = datetime.fromtimestamp(created, UTC)
-        except (OverflowError, OSError, ValueError):
-            raise self._fail("out of range", "dynamodb.ApproximateCreationDateTime") from None
-        size = body.get("SizeBytes", 0)
-        if type(size) is not int or size < 0:
+        if created is None:
+            self.approximate_creation_time = None
+        elif type(created) not in (int, float):
+            raise self._fail("not epoch seconds", "dynamodb.ApproximateCreationDateTime")
+        else:
+            try:
+                self.approximate_creation_time = datetime.fromtimestamp(created, UTC)
+            except (OverflowError, OSError, ValueError):
+                raise self._fail("out of range", "dynamodb.ApproximateCreationDateTime") from None
+        size = body.get("SizeBytes")
+        if size is not None and (type(size) is not int or size < 0):
             raise self._fail("not a byte count", "dynamodb.SizeBytes")
         self.size_bytes = size
         arn = raw.get("eventSourceARN", "")

@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections.abc import Mapping
 from typing import Any, TextIO
 
 from chalicelib.batch import BatchResponse, InOrder, process_batch
 from chalicelib.changelog import ChangeLog, make_logger
-from chalicelib.errors import RecordError
+from chalicelib.errors import ConfigurationError, RecordError
+from chalicelib.logline import render
 from chalicelib.ports import EmailSender, Ledger, NoLedger
 from chalicelib.reactions import UserReactions
-from chalicelib.redaction import Redactor
+from chalicelib.redaction import Redactor, scrub_text
 from chalicelib.settings import Settings
 
 __all__ = ["UsersStream"]
@@ -94,12 +96,19 @@ class UsersStream:
         )
         sender = self._sender if self._sender is not None else default_sender(settings)
         ledger = self._ledger if self._ledger is not None else default_ledger(settings)
-        reactions = UserReactions(log, sender, ledger, settings.sender)
+        reactions = UserReactions(log, sender, ledger, settings.sender, settings.key_schema)
         self._built = (settings, reactions, log)
         return reactions, log
 
     def handle(self, event: Any) -> BatchResponse:
-        settings = self.settings()
+        try:
+            settings = self.settings()
+        except ConfigurationError as wrong:  # before any record: one error for the invocation
+            line = {"level": "ERROR", "message": "configuration_error", "cause": str(wrong)}
+            # A logger of its own: the shared one's level belongs to the settings (LOG_LEVEL).
+            stream = sys.stdout if self._log_stream is None else self._log_stream
+            make_logger("ERROR", stream).error(render(line, scrub_text))
+            raise
         reactions, log = self._build(settings)
 
         def failed(error: RecordError) -> None:
@@ -118,7 +127,7 @@ class UsersStream:
         order = InOrder()
         log.route = order.write
         try:
-            return process_batch(
+            response = process_batch(
                 event,
                 reactions.start,
                 report_failures=settings.report_failures,
@@ -128,3 +137,8 @@ class UsersStream:
             )
         finally:
             log.route = None
+        if isinstance(event, Mapping) and "window" in event:
+            # A tumbling-window event: Lambda hands the state returned now to the next
+            # invocation of the window. This function keeps none; it passes it on unchanged.
+            response["state"] = event.get("state") or {}
+        return response

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from chalicelib.addresses import is_plain_address
 from chalicelib.errors import ConfigurationError
+from chalicelib.keys import DEFAULT_KEY_SCHEMA, KeySchema
 
 __all__ = ["PLACEHOLDER_STREAM_ARN", "Settings", "StreamSettings"]
 
@@ -78,20 +80,37 @@ class Settings(NamedTuple):
     redact: tuple[str, ...]
     ledger_table: str
     email_concurrency: int = DEFAULT_EMAIL_CONCURRENCY
+    key_schema: KeySchema = KeySchema.parse(DEFAULT_KEY_SCHEMA)
 
     @classmethod
     def from_environ(cls, env: Mapping[str, str]) -> Settings:
+        """The settings; :class:`ConfigurationError` naming the first that is missing or wrong.
+
+        Read before any record of an invocation, so a wrong setting fails the invocation
+        once, before anything is handled, whichever way the function was deployed.
+        """
         redact = env.get("REDACT_ATTRIBUTES", "email,name")
         level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
         if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
             raise ConfigurationError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        sender = env.get("WELCOME_EMAIL_SENDER", "").strip()
+        # Unset, nothing can be sent: a new user with an address fails its record (tools that
+        # only log changes run so). Set, it must be an address SES could send from.
+        if sender and not is_plain_address(sender):
+            raise ConfigurationError(
+                "WELCOME_EMAIL_SENDER must be one plain address with a dotted domain and no "
+                "display name, a verified SES identity"
+            )
         return cls(
-            sender=env.get("WELCOME_EMAIL_SENDER", "").strip(),
+            sender=sender,
             report_failures=_flag(env, "REPORT_BATCH_ITEM_FAILURES", False),
             log_level=level,
             redact=tuple(sorted({n.strip() for n in redact.split(",") if n.strip()})),
             ledger_table=env.get("LEDGER_TABLE", "").strip(),
             email_concurrency=_int(
                 env, "EMAIL_CONCURRENCY", DEFAULT_EMAIL_CONCURRENCY, 1, MAX_EMAIL_CONCURRENCY
+            ),
+            key_schema=KeySchema.parse(
+                env.get("USERS_TABLE_KEY", "").strip() or DEFAULT_KEY_SCHEMA
             ),
         )

@@ -11,12 +11,11 @@ import html
 import re
 from typing import Any, NamedTuple
 
+from chalicelib.addresses import is_plain_address
 from chalicelib.errors import PermanentEmailError
 
 __all__ = ["EmailMessage", "compose_welcome", "user_email"]
 
-# One plain address: no spaces, quotes, angle brackets, commas or control characters.
-_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")  # C0, DEL, C1 (NEL), LS, PS
 MAX_NAME = 100
 
@@ -49,7 +48,7 @@ def compose_welcome(item: dict[str, Any], sender: str) -> EmailMessage:
     recipient = user_email(item)
     if recipient is None:
         raise PermanentEmailError("the user has no email address")
-    if len(recipient) > 254 or not _ADDRESS.fullmatch(recipient):
+    if not is_plain_address(recipient):
         raise PermanentEmailError("the user's email address is not a single valid address")
     name = _clean_name(item)
     greeting = f"Hello {name}," if name else "Hello,"

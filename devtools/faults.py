@@ -25,6 +25,13 @@ documented duplicate window (``docs/reliability.md``; ``tests/chalicelib/adapter
 test_ledger.py`` shows it). The ledger runs on a virtual clock (each invocation 2 s, each
 restart 30 s), so that leases and the run are reproducible.
 
+Outside inputs (issue 11): two chunks begin with 40 changes written while
+``WELCOME_EMAIL_SENDER`` is wrong (not an address, then an address SES has not verified), and
+the sender is fixed after them; the Users
+table can be keyed by another name (``key``, ``USERS_TABLE_KEY``); and before the replay, the
+on-failure queue also receives messages naming another table's stream, which the replay must
+refuse and leave there (their users get no email).
+
 Then the faults stop, time passes beyond the ledger's lease, and :mod:`devtools.replay` replays
 the on-failure queue. The run asserts and prints: every user created with a valid address got
 exactly one welcome email (one per user id, see the re-created user policy); every record was
@@ -59,6 +66,7 @@ __all__ = [
     "client_error",
     "main",
     "scripted",
+    "streamed_table",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -275,6 +283,7 @@ class Workload:
     """Seeded writes to the Users table; remembers what a correct handler must have done."""
 
     seed: int
+    key: str = "id"  # the Users table's partition key (a string)
     users: dict[str, UserRecord] = field(default_factory=dict)
     counts: Counter[str] = field(default_factory=Counter)
     rng: random.Random = field(init=False)
@@ -312,7 +321,7 @@ class Workload:
                 self._update(dynamodb, table, self.rng.choice(alive))
             else:
                 user_id = self.rng.choice(alive)
-                dynamodb.delete_item(TableName=table, Key={"id": {"S": user_id}})
+                dynamodb.delete_item(TableName=table, Key={self.key: {"S": user_id}})
                 self.users[user_id].alive = False
                 self.counts["deletes"] += 1
 
@@ -336,7 +345,7 @@ class Workload:
             self.counts["upserts"] += 1
             dynamodb.update_item(
                 TableName=table,
-                Key={"id": {"S": user_id}},
+                Key={self.key: {"S": user_id}},
                 UpdateExpression="SET email = :e, #n = :n, #p = :p",
                 ExpressionAttributeNames={"#n": "name", "#p": "plan"},
                 ExpressionAttributeValues={
@@ -346,7 +355,7 @@ class Workload:
                 },
             )
             return
-        item = {"id": {"S": user_id}, "email": {"S": address}, "name": {"S": name}}
+        item = {self.key: {"S": user_id}, "email": {"S": address}, "name": {"S": name}}
         dynamodb.put_item(TableName=table, Item={**item, "plan": {"S": plan}})
 
     def _update(self, dynamodb: Any, table: str, user_id: str) -> None:
@@ -358,7 +367,7 @@ class Workload:
             expression += ", email = :e"
         dynamodb.update_item(
             TableName=table,
-            Key={"id": {"S": user_id}},
+            Key={self.key: {"S": user_id}},
             UpdateExpression=expression,
             ExpressionAttributeNames={"#n": "name"},
             ExpressionAttributeValues=values,
@@ -375,7 +384,8 @@ def _sequence(record: dict[str, Any]) -> int:
 class Acknowledged:
     """Wraps the handler as the poller sees it: the records each response acknowledged."""
 
-    def __init__(self) -> None:
+    def __init__(self, key: str = "id") -> None:
+        self.key = key
         self.phases: dict[str, list[tuple[int, str]]] = {"live": [], "replay": []}
         self.phase = "live"
         self.batches: list[list[int]] = []  # acknowledged sequence numbers of each replay batch
@@ -392,7 +402,7 @@ class Acknowledged:
                 (i for i, r in enumerate(records) if r["dynamodb"]["SequenceNumber"] in failed),
                 len(records),
             )
-            done = [(_sequence(r), r["dynamodb"]["Keys"]["id"]["S"]) for r in records[:cut]]
+            done = [(_sequence(r), r["dynamodb"]["Keys"][self.key]["S"]) for r in records[:cut]]
             self.phases[self.phase].extend(done)
             if self.phase == "replay":
                 self.batches.append([s for s, _ in done])
@@ -429,6 +439,11 @@ class Report:
     log_lines: int
     leaks: int
     elapsed_seconds: float
+    key: str = "id"  # the Users table's partition key
+    wrong_sender_chunks: int = 0  # chunks written while WELCOME_EMAIL_SENDER was wrong
+    wrong_sender_failures: int = 0  # error lines that named the wrong sender
+    foreign_messages: int = 0  # on-failure messages of another table's stream
+    foreign_emails: int = 0  # emails to that table's users: must be 0
 
     @property
     def ok(self) -> bool:
@@ -440,7 +455,10 @@ class Report:
             and self.lost == 0
             and self.order_violations == 0
             and self.leaks == 0
-            and self.replay.get("left_in_queue", 1) == 0
+            and self.foreign_emails == 0
+            # Only the foreign messages are left, each refused as foreign.
+            and self.replay.get("left_in_queue", -1) == self.foreign_messages
+            and self.replay.get("foreign", -1) == self.foreign_messages
         )
 
     def text(self) -> str:
@@ -461,8 +479,12 @@ class Report:
                 f"  pipeline: {p['invocations']} invocations, {p['partial_failures']} partial "
                 f"failures, {p['retries']} retries, {self.queue_ranges} ranges "
                 f"({self.queue_records} records) sent to the on-failure queue",
+                f"  table keyed {self.key!r}; sender wrong in {self.wrong_sender_chunks} chunks "
+                f"({self.wrong_sender_failures} error lines name it), then fixed",
                 f"  replay: {r['messages']} messages, {r['records_replayed']} records replayed, "
-                f"{r['left_in_queue']} left in the queue",
+                f"{r['left_in_queue']} left in the queue ({r.get('foreign', 0)} of "
+                f"{self.foreign_messages} foreign, refused; {self.foreign_emails} emails to "
+                "their users)",
                 f"  emails: {self.emails} sent for {self.users_to_welcome} users to welcome: "
                 f"duplicates {self.duplicates}, missing {self.missing}, wrong recipient "
                 f"{self.wrong_recipient}",
@@ -478,6 +500,7 @@ class FaultRun:
     """One scenario on an emulator (its own, or one passed in)."""
 
     LEASE_SECONDS = 120
+    WRONG_SENDER_CHANGES = 40  # changes written while the sender is wrong, in each such chunk
     INVOCATION_SECONDS = 2.0
     RESTART_SECONDS = 30.0
 
@@ -491,17 +514,36 @@ class FaultRun:
         emulator: Any = None,
         progress: TextIO | None = None,
         ledger: bool = True,
+        key: str = "id",
+        misconfigure: bool = True,
+        foreign: int = 3,
     ) -> None:
         self.changes = changes
         self.seed = seed
         self.plan = FaultPlan(rates or FaultRates(), seed + 1)
-        self.workload = Workload(seed)
+        self.workload = Workload(seed, key=key)
         self.chunks = max(1, chunks)
         self._emulator = emulator
         self.progress = progress
         self.run_id = uuid.uuid4().hex[:8]
         self.sender = f"welcome-{self.run_id}@example.com"
-        self.acks = Acknowledged()
+        # Read by the handler on every invocation, as Lambda's environment: the run changes it.
+        self.environ = {
+            "WELCOME_EMAIL_SENDER": self.sender,
+            "REPORT_BATCH_ITEM_FAILURES": "true",
+            "EMAIL_CONCURRENCY": "1",
+            "USERS_TABLE_KEY": f"{key}:S",
+        }
+        # Chunks that begin with WRONG_SENDER_CHANGES changes written while the sender is wrong
+        # - not an address at all, then an address SES has not verified - fixed after them:
+        # nothing may be lost, nothing sent twice.
+        self.wrong_senders = (
+            {2: "example.com", 3: f"unverified-{self.run_id}@example.com"}
+            if misconfigure and self.chunks >= 5
+            else {}
+        )
+        self.foreign = foreign  # on-failure messages of another table's stream, to be refused
+        self.acks = Acknowledged(key)
         self.clock = VirtualClock(time.time())
         self.restarts = 0
         self.processes = 0
@@ -547,11 +589,7 @@ class FaultRun:
         # others, which this run deliberately does not inject (see the module docstring). The
         # concurrent path's contract is proved in tests/chalicelib/test_concurrency.py.
         service = UsersStream(
-            environ={
-                "WELCOME_EMAIL_SENDER": self.sender,
-                "REPORT_BATCH_ITEM_FAILURES": "true",
-                "EMAIL_CONCURRENCY": "1",
-            },
+            environ=self.environ,
             sender=SesEmailSender(lambda: ses),
             ledger=ledger if self.use_ledger else NoLedger(),
             log_stream=self.log_sink,
@@ -625,6 +663,7 @@ class FaultRun:
         self.log_sink = io.StringIO()
         self.stack = self.emulator.create_stack(
             f"faults-{self.run_id}",
+            template=self._template(),
             parameters={
                 "UsersTableName": f"faults-users-{self.run_id}",
                 "LedgerTableName": f"faults-ledger-{self.run_id}",
@@ -635,16 +674,28 @@ class FaultRun:
         self.poller = self._poller()
         per_chunk = -(-self.changes // self.chunks)
         written = 0
+        chunk = 0
         while written < self.changes:
             count = min(per_chunk, self.changes - written)
+            wrong = self.wrong_senders.get(chunk)
+            if wrong is not None:  # the first changes of the chunk, while the sender is wrong
+                self.environ["WELCOME_EMAIL_SENDER"] = wrong
+                head = min(self.WRONG_SENDER_CHANGES, count)
+                self.workload.write(dynamodb, self.stack.table_name, head)
+                self._pump()
+                written, count = written + head, count - head
+                self.environ["WELCOME_EMAIL_SENDER"] = self.sender  # fixed
+                self.say(f"  {written} changes written and polled, {head} with a wrong sender")
             self.workload.write(dynamodb, self.stack.table_name, count)
             written += count
             self._pump()
             self.say(f"  {written} changes written and polled")
+            chunk += 1
 
         # The faults stop; time passes beyond any lease a killed process left; then replay.
         self.plan.active = False
         queued = self._queue_ranges()
+        foreign_addresses = self._foreign_messages()
         self.clock.now += self.LEASE_SECONDS + 1
         self.acks.phase = "replay"
         replayer = Replayer(
@@ -654,7 +705,65 @@ class FaultRun:
             run_batch=LocalHandler(self._handler(), self.poller.config),
         )
         replayed = replayer.run()
-        return self._verify(queued, replayed.as_dict(), time.monotonic() - started)
+        return self._verify(
+            queued, replayed.as_dict(), time.monotonic() - started, foreign_addresses
+        )
+
+    def _template(self) -> Path:
+        """infra/users-table.yaml, its Users table keyed by the run's key name."""
+        from devtools.emulator import TEMPLATE
+
+        key = self.workload.key
+        if key == "id":
+            return TEMPLATE
+        body = TEMPLATE.read_text(encoding="utf-8")
+        keyed = body.replace(
+            "- { AttributeName: id, AttributeType: S }",
+            f"- {{ AttributeName: {key}, AttributeType: S }}",
+        ).replace(
+            "- { AttributeName: id, KeyType: HASH }", f"- {{ AttributeName: {key}, KeyType: HASH }}"
+        )
+        if keyed.count(key) < 2:
+            raise RuntimeError(f"cannot key the Users table of {TEMPLATE} by {key!r}")
+        path = self.checkpoint_file.with_name("users-table.yaml")
+        path.write_text(keyed, encoding="utf-8")
+        return path
+
+    def _foreign_messages(self) -> set[str]:
+        """Put on the queue, for each of ``self.foreign`` new users of another table (keyed
+        ``user_id``), the on-failure message Lambda would send for it; the addresses."""
+        from devtools.pipeline.destination import SqsDestination, failure_record
+        from devtools.pipeline.events import lambda_record
+
+        if not self.foreign:
+            return set()
+        dynamodb, streams = self.client("dynamodb"), self.client("dynamodbstreams")
+        table = f"faults-other-{self.run_id}"
+        arn = streamed_table(dynamodb, table, "user_id")
+        addresses = {f"other-{n}-{self.run_id}@example.com" for n in range(self.foreign)}
+        for n, address in enumerate(sorted(addresses)):
+            item = {"user_id": {"S": f"other-{n}"}, "email": {"S": address}}
+            dynamodb.put_item(TableName=table, Item=item)
+        (shard,) = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        iterator = streams.get_shard_iterator(
+            StreamArn=arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        raws = streams.get_records(ShardIterator=iterator)["Records"]
+        queue = SqsDestination(self.stack.queue_arn, lambda: self.client("sqs"))
+        for raw in raws:
+            queue.send(
+                failure_record(
+                    records=[lambda_record(raw, arn)],
+                    shard_id=shard["ShardId"],
+                    stream_arn=arn,
+                    function_arn="arn:aws:lambda:us-east-1:000000000000:function:other",
+                    condition="RetryAttemptsExhausted",
+                    invoke_count=6,
+                    function_error=None,
+                    now=self.clock.now,
+                )
+            )
+        return addresses
 
     def _queue_ranges(self) -> list[tuple[int, int]]:
         """The ranges on the on-failure queue (read, then made visible again)."""
@@ -694,12 +803,17 @@ class FaultRun:
                 page = streams.get_records(ShardIterator=iterator, Limit=1000)
                 if not page["Records"]:
                     break
-                found += [(_sequence(r), r["dynamodb"]["Keys"]["id"]["S"]) for r in page["Records"]]
+                key = self.workload.key
+                found += [(_sequence(r), r["dynamodb"]["Keys"][key]["S"]) for r in page["Records"]]
                 iterator = page.get("NextShardIterator")
         return found
 
     def _verify(
-        self, queued: list[tuple[int, int]], replay: dict[str, int], elapsed: float
+        self,
+        queued: list[tuple[int, int]],
+        replay: dict[str, int],
+        elapsed: float,
+        foreign_addresses: set[str],
     ) -> Report:
         stream = self._stream()
         live = self.acks.phases["live"]
@@ -728,6 +842,7 @@ class FaultRun:
         violations += sum(batch != sorted(batch) for batch in self.acks.batches)
 
         sent = [e for e in self.emulator.sent_emails() if e.source == self.sender]
+        foreign_emails = sum(1 for e in sent if set(e.to) & foreign_addresses)
         owner = {
             address: user_id
             for user_id, record in self.workload.users.items()
@@ -752,6 +867,9 @@ class FaultRun:
 
         lines = self.log_sink.getvalue().splitlines()
         leaks = sum(1 for line in lines if _leaks(line))
+        wrong_sender = sum(
+            1 for line in lines if "WELCOME_EMAIL_SENDER" in line or "SES refused" in line
+        )
 
         counts = self.plan.counts
         pipeline: Counter[str] = Counter()
@@ -801,6 +919,11 @@ class FaultRun:
             log_lines=len(lines),
             leaks=leaks,
             elapsed_seconds=round(elapsed, 1),
+            key=self.workload.key,
+            wrong_sender_chunks=len(self.wrong_senders),
+            wrong_sender_failures=wrong_sender,
+            foreign_messages=len(foreign_addresses),
+            foreign_emails=foreign_emails,
         )
 
 
@@ -827,6 +950,19 @@ def _leaks(line: str) -> bool:
     return any("@" in text or MARK in text for text in _strings(entry))
 
 
+def streamed_table(dynamodb: Any, name: str, key: str) -> str:
+    """Create table ``name`` keyed by the string ``key``, with a NEW_AND_OLD_IMAGES stream;
+    its stream ARN."""
+    described = dynamodb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    return str(described["TableDescription"]["LatestStreamArn"])
+
+
 # -- the command ------------------------------------------------------------------------------
 
 
@@ -848,21 +984,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=20261127)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--other-key",
+        default="user_id",
+        help="then run a fifth-size scenario on a Users table keyed by this name (user_id); "
+        "'' for none",
+    )
     args = parser.parse_args(argv)
     if args.changes < 1:
         parser.error("--changes must be at least 1")
     quiet_emulator()
-    run = FaultRun(
-        changes=args.changes,
-        seed=args.seed,
-        progress=None if args.quiet or args.json else sys.stdout,
-    )
-    report = run.run()
+    scenarios = [("id", args.changes)]
+    if args.other_key:
+        scenarios.append((args.other_key, max(100, args.changes // 5)))
+    reports = []
+    for key, changes in scenarios:
+        run = FaultRun(
+            changes=changes,
+            seed=args.seed,
+            key=key,
+            progress=None if args.quiet or args.json else sys.stdout,
+        )
+        reports.append(run.run())
+        if not args.json:
+            print(reports[-1].text())
     if args.json:
-        print(json.dumps({**asdict(report), "ok": report.ok}, indent=1))
-    else:
-        print(report.text())
-    return 0 if report.ok else 1
+        print(json.dumps([{**asdict(r), "ok": r.ok} for r in reports], indent=1))
+    return 0 if all(r.ok for r in reports) else 1
 
 
 if __name__ == "__main__":

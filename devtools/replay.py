@@ -13,6 +13,10 @@ the local pipeline's own code (:func:`devtools.pipeline.events.lambda_record`), 
 handler on it: the app's handler in this process (default; its clients follow the environment,
 as in Lambda), or the deployed function (``--function-name``, through Lambda ``Invoke``).
 
+A message is replayed only if its stream ARN is one this replay may run (:func:`expected_streams`:
+the configured Users stream, ``USERS_TABLE_STREAM_ARN``, or the stream the function is mapped
+to); any other is reported as ``FOREIGN`` and left in the queue, untouched.
+
 A message is deleted only once every record of its range was handled. Any failure the handler
 reports (``batchItemFailures`` or an error) counts, whatever the mapping's settings: a range is
 retried from the failed record ``--attempts`` times, then left in the queue. A range the stream
@@ -30,9 +34,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
@@ -58,6 +63,7 @@ BatchRunner = Callable[[list[dict[str, Any]]], Outcome]
 MAX_EMPTY_READS = 5  # consecutive empty GetRecords before a range's end counts as missing
 REPLAYED, TRIMMED, FAILED, MALFORMED = "replayed", "trimmed", "failed", "malformed"
 PROG = "python -m devtools.replay"
+FOREIGN = "foreign"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +107,7 @@ class MessageResult:
     """What happened to one message."""
 
     message_id: str
-    status: str  # replayed | trimmed | failed | malformed
+    status: str  # replayed | trimmed | failed | malformed | foreign
     detail: str = ""
     records: int = 0
     handled: int = 0
@@ -116,12 +122,13 @@ class ReplaySummary:
     trimmed: int = 0
     failed: int = 0
     malformed: int = 0
+    foreign: int = 0
     records_replayed: int = 0
     results: list[MessageResult] = field(default_factory=list)
 
     @property
     def left_in_queue(self) -> int:
-        return self.trimmed + self.failed + self.malformed
+        return self.trimmed + self.failed + self.malformed + self.foreign
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -180,6 +187,48 @@ class DeployedFunction:
             return Outcome("error", duration, error=f"response is not JSON: {_clip(payload)}")
         return classify(body, records, report=True, duration=duration)
 
+    def mapped_streams(self) -> set[str]:
+        """The streams of the function's event source mappings (``lambda:ListEventSourceMappings``;
+        none where it may not be called)."""
+        found: set[str] = set()
+        try:
+            pages = self.client.get_paginator("list_event_source_mappings").paginate(
+                FunctionName=self.function_name
+            )
+            for page in pages:
+                found.update(m["EventSourceArn"] for m in page.get("EventSourceMappings", []))
+        except Exception:  # noqa: S110 - no permission: the configured stream alone decides
+            pass
+        return found
+
+
+def expected_streams(
+    run_batch: BatchRunner, environ: Mapping[str, str] = os.environ
+) -> frozenset[str]:
+    """The stream ARNs whose ranges this replay may run: the configured Users stream
+    (``USERS_TABLE_STREAM_ARN``, as the app reads it), and the stream the handler is mapped to
+    (a deployed function's event source mappings, or a local handler's mapping)."""
+    found = {environ.get("USERS_TABLE_STREAM_ARN", "").strip()}
+    if isinstance(run_batch, DeployedFunction):
+        found |= run_batch.mapped_streams()
+    elif isinstance(run_batch, LocalHandler):
+        found.add(run_batch.config.stream_arn)
+    return frozenset(found - {""})
+
+
+def foreign_stream(span: Range, allowed: frozenset[str]) -> str | None:
+    """Why ``span`` must not be replayed here (its stream is not an expected one), or ``None``."""
+    if span.stream_arn in allowed:
+        return None
+    if not allowed:
+        return (
+            "no Users stream is configured to compare it with (set USERS_TABLE_STREAM_ARN); refused"
+        )
+    return (
+        "its stream is not the Users stream this replay runs (USERS_TABLE_STREAM_ARN or the "
+        "function's mapping); refused"
+    )
+
 
 def _clip(payload: bytes | str, limit: int = 300) -> str:
     text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
@@ -205,6 +254,7 @@ class Replayer:
         visibility_timeout: int = 300,
         wait_seconds: int = 0,
         report: Callable[[MessageResult], None] | None = None,
+        allowed_streams: Collection[str] | None = None,
     ) -> None:
         if batch_size < 1 or attempts < 1:
             raise ValueError("batch_size and attempts must be at least 1")
@@ -217,6 +267,14 @@ class Replayer:
         self.visibility_timeout = visibility_timeout
         self.wait_seconds = wait_seconds
         self.report = report
+        self._allowed = None if allowed_streams is None else frozenset(allowed_streams)
+
+    @property
+    def allowed_streams(self) -> frozenset[str]:
+        """The streams this replay runs (:func:`expected_streams` unless given), found once."""
+        if self._allowed is None:
+            self._allowed = expected_streams(self.run_batch)
+        return self._allowed
 
     # -- reading the stream -----------------------------------------------------------------
 
@@ -290,6 +348,10 @@ class Replayer:
             result.status, result.detail = MALFORMED, str(exc)
             return result
         result.range = asdict(span)
+        refused = foreign_stream(span, self.allowed_streams)
+        if refused is not None:
+            result.status, result.detail = FOREIGN, refused
+            return result
         try:
             records = self.read_range(span)
         except RangeGone as gone:
@@ -350,6 +412,8 @@ class Replayer:
             summary.trimmed += 1
         elif result.status == MALFORMED:
             summary.malformed += 1
+        elif result.status == FOREIGN:
+            summary.foreign += 1
         else:
             summary.failed += 1
 
@@ -367,6 +431,9 @@ def describe(result: MessageResult) -> str:
         return f"[replay] TRIMMED {where}: {result.detail}; message left in the queue"
     if result.status == MALFORMED:
         return f"[replay] SKIPPED message {result.message_id}: {result.detail}; left in the queue"
+    if result.status == FOREIGN:
+        arn = span.get("stream_arn")
+        return f"[replay] FOREIGN {where} of {arn}: {result.detail}; message left in the queue"
     return (
         f"[replay] FAILED {where} after {result.handled} of {result.records} record(s): "
         f"{result.detail}; message left in the queue"
@@ -464,7 +531,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         output.write(
             f"[replay] {summary.messages} message(s): {summary.replayed} replayed and deleted "
             f"({summary.records_replayed} records), {summary.trimmed} trimmed, {summary.failed} "
-            f"failed, {summary.malformed} malformed; {summary.left_in_queue} left in the queue\n"
+            f"failed, {summary.malformed} malformed, {summary.foreign} foreign; "
+            f"{summary.left_in_queue} left in the queue\n"
         )
     return 1 if summary.left_in_queue else 0
 

@@ -67,8 +67,9 @@ def commands(pipeline: Pipeline) -> dict[str, str]:
     credentials = (
         f"AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={region}"
     )
-    handler_env = (
+    handler_env = (  # as the function's environment: replay runs only this stream's ranges
         f"AWS_ENDPOINT_URL={url} WELCOME_EMAIL_SENDER={SENDER} "
+        f"USERS_TABLE_STREAM_ARN={shlex.quote(stack.stream_arn)} "
         f"LEDGER_TABLE={stack.ledger_table} REPORT_BATCH_ITEM_FAILURES=true"
     )
     item = '{"id":{"S":"u1"},"email":{"S":"someone@example.com"},"name":{"S":"Someone"}}'

@@ -190,6 +190,7 @@ print(json.dumps({"response": response, "loaded": loaded}))
 def test_a_batch_that_sends_no_email_never_imports_boto3() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PYTEST"))}
     env["PYTHONPATH"] = str(ROOT)
+    env["WELCOME_EMAIL_SENDER"] = STAGE_SENDER
 
     result = subprocess.run(
         [sys.executable, "-c", NO_EMAIL_BATCH],

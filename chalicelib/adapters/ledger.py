@@ -2,8 +2,10 @@
 
 Protocol for :meth:`DynamoDBLedger.once`:
 
-1. **claim** - a conditional put writes ``state=in_progress`` with a lease, only where there is
-   no entry, or where an earlier claim's lease ran out (its owner crashed);
+1. **claim** - a conditional put writes ``state=in_progress``, a random owner token and a
+   lease, only where there is no entry, where an earlier claim's lease ran out (its owner
+   crashed), or where the entry is this very claim (its token): a claim write that was applied
+   but whose response was lost, and that botocore therefore sends again, succeeds;
 2. **perform** - run the action;
 3. **mark done** - a conditional update, owner only, sets ``state=done``; a failed action
    instead deletes the claim (owner only), so the key can be tried again.
@@ -32,6 +34,7 @@ from collections.abc import Callable
 from typing import Any
 
 from chalicelib.errors import TransientError
+from chalicelib.ports import Unmarked
 
 __all__ = ["DynamoDBLedger"]
 
@@ -93,15 +96,16 @@ class DynamoDBLedger:
     def once(self, key: str, action: Callable[[], str]) -> str | None:
         key = storage_key(key)
         token = uuid.uuid4().hex
-        if not self._claim(key, token):
+        now = int(self._clock())
+        if not self._claim(key, token, now):
             return None
         try:
             result = action()
         except BaseException:
             self._release(key, token)
             raise
-        self._mark_done(key, token, result)
-        return result
+        lease_until = now + self.lease_seconds
+        return result if self._mark_done(key, token, result) else Unmarked(result, lease_until)
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -113,8 +117,7 @@ class DynamoDBLedger:
                 raise
             raise TransientError(f"ledger {operation} failed: {_error_code(exc) or exc}") from exc
 
-    def _claim(self, key: str, token: str) -> bool:
-        now = int(self._clock())
+    def _claim(self, key: str, token: str, now: int) -> bool:
         try:
             self._call(
                 "put_item",
@@ -127,16 +130,18 @@ class DynamoDBLedger:
                 },
                 ConditionExpression=(
                     "attribute_not_exists(#key) OR #expires < :now"
-                    " OR (#state = :in_progress AND lease_until < :now)"
+                    " OR (#state = :in_progress AND (lease_until < :now OR #owner = :token))"
                 ),
                 ExpressionAttributeNames={
                     "#key": KEY_ATTRIBUTE,
                     "#state": "state",
                     "#expires": TTL_ATTRIBUTE,
+                    "#owner": "owner",
                 },
                 ExpressionAttributeValues={
                     ":in_progress": {"S": IN_PROGRESS},
                     ":now": {"N": str(now)},
+                    ":token": {"S": token},
                 },
             )
         except Exception as exc:
@@ -165,7 +170,8 @@ class DynamoDBLedger:
                 ExpressionAttributeValues={":token": {"S": token}},
             )
 
-    def _mark_done(self, key: str, token: str, result: str) -> None:
+    def _mark_done(self, key: str, token: str, result: str) -> bool:
+        """Whether the done mark was written (or our claim was already taken over)."""
         for attempt in range(self._mark_attempts):
             try:
                 self._call(
@@ -184,14 +190,16 @@ class DynamoDBLedger:
                         ":token": {"S": token},
                     },
                 )
-                return
+                return True
             except TransientError:
                 if attempt + 1 < self._mark_attempts:
                     self._sleep(0.05 * 2**attempt)
             except Exception:  # our lease expired and another owner took over
-                return
+                return True
         # The side effect happened; failing the record now would only make a retry repeat it.
-        # The claim's lease will run out: this is the documented duplicate window.
+        # The claim's lease will run out: this is the documented duplicate window, which the
+        # caller is told about (Unmarked) so that it can say so.
+        return False
 
 
 def _error_code(exc: Exception) -> str:

@@ -128,14 +128,15 @@ MakeService = Callable[..., UsersStream]
 
 @pytest.fixture
 def make_service(logs: LogLines) -> MakeService:
-    """``make_service(env={...}, sender=..., ledger=...)``: a UsersStream logging to ``logs``."""
+    """``make_service(env={...}, sender=..., ledger=...)``: a UsersStream logging to ``logs``,
+    its environment ``env`` over :data:`BASE_ENV`."""
 
     def make(
         env: Mapping[str, str] | None = None,
         sender: EmailSender | None = None,
         ledger: Ledger | None = None,
     ) -> UsersStream:
-        environ = dict(BASE_ENV if env is None else env)
+        environ = {**BASE_ENV, **(env or {})}
         return UsersStream(environ=environ, sender=sender, ledger=ledger, log_stream=logs)
 
     return make

@@ -336,9 +336,10 @@ def test_deferred_work_is_finished_in_order_on_the_batch_thread_before_returning
 
 def test_email_concurrency_defaults_to_16_and_is_bounded() -> None:
     assert DEFAULT_EMAIL_CONCURRENCY == 16
-    assert Settings.from_environ({}).email_concurrency == 16
-    assert Settings.from_environ({"EMAIL_CONCURRENCY": "1"}).email_concurrency == 1
-    assert Settings.from_environ({"EMAIL_CONCURRENCY": "64"}).email_concurrency == 64
+    sender = {"WELCOME_EMAIL_SENDER": "welcome@example.com"}
+    assert Settings.from_environ(sender).email_concurrency == 16
+    assert Settings.from_environ({**sender, "EMAIL_CONCURRENCY": "1"}).email_concurrency == 1
+    assert Settings.from_environ({**sender, "EMAIL_CONCURRENCY": "64"}).email_concurrency == 64
     for bad in ("0", "65", "-3", "many"):
         with pytest.raises(ConfigurationError, match="EMAIL_CONCURRENCY"):
-            Settings.from_environ({"EMAIL_CONCURRENCY": bad})
+            Settings.from_environ({**sender, "EMAIL_CONCURRENCY": bad})

@@ -47,6 +47,7 @@ def test_creation_time_is_timezone_aware_utc(stream: FakeStream) -> None:
     raw["dynamodb"]["ApproximateCreationDateTime"] = 1_700_000_000
 
     created = Change(raw).approximate_creation_time
+    assert created is not None
 
     assert created.utcoffset() == timedelta(0)
     assert created == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
@@ -57,6 +58,7 @@ def test_creation_time_may_have_a_fraction(stream: FakeStream) -> None:
     raw["dynamodb"]["ApproximateCreationDateTime"] = 1_700_000_000.5
 
     created = Change(raw).approximate_creation_time
+    assert created is not None
 
     assert created == datetime(2023, 11, 14, 22, 13, 20, 500_000, tzinfo=UTC)
 
@@ -320,13 +322,11 @@ ENVELOPE_FAULTS = [
     (("dynamodb", "SequenceNumber"), "\u0661\u0662", "dynamodb.SequenceNumber"),
     (("eventName",), "UPSERT", "eventName"),
     (("eventName",), DELETE, "eventName"),
-    (("eventID",), DELETE, "eventID"),
     (("eventID",), 7, "eventID"),
     (("eventSource",), "aws:sqs", "eventSource"),
     (("dynamodb", "StreamViewType"), "EVERYTHING", "dynamodb.StreamViewType"),
     (("dynamodb", "Keys"), DELETE, "dynamodb.Keys"),
     (("dynamodb", "Keys"), [], "dynamodb.Keys"),
-    (("dynamodb", "ApproximateCreationDateTime"), DELETE, "dynamodb.ApproximateCreationDateTime"),
     (
         ("dynamodb", "ApproximateCreationDateTime"),
         "2024-01-01",

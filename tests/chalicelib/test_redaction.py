@@ -67,9 +67,14 @@ def test_a_missing_image_stays_missing() -> None:
 
 
 @PROPERTY
-@given(items, st.sets(st.text(min_size=1, max_size=12), max_size=3))
+@given(
+    items,
+    st.sets(st.text(min_size=1, max_size=12).filter(lambda t: not set(t) & set("*?[")), max_size=3),
+)
 def test_no_named_attribute_survives_anywhere(item: dict[str, Any], names: set[str]) -> None:
-    names |= set(list(item)[:1])  # redact at least one attribute the item has, when it has one
+    # Redact at least one attribute the item has, when it has one. Entries are stripped (a
+    # blank one means nothing) and may be patterns: both are left out here.
+    names = {n for n in names | set(list(item)[:1]) if n.strip() and not set(n) & set("*?[")}
     redacted = Redactor(names)(item)
 
     def check(value: Any) -> None:

@@ -14,6 +14,7 @@ from chalicelib.errors import BatchFailedError, ConfigurationError
 from chalicelib.service import UsersStream
 from devtools.stream_events import FakeStream
 from tests.chalicelib.conftest import (
+    BASE_ENV,
     SENDER,
     LogLines,
     MakeService,
@@ -106,21 +107,33 @@ def test_invalid_settings_fail_before_any_record(
     with pytest.raises(ConfigurationError, match="REPORT_BATCH_ITEM_FAILURES"):
         service.handle(stream.event([stream.insert({"id": "u1"})]))
 
-    assert logs.getvalue() == ""
+    (line,) = logs.entries()
+    assert (line["level"], line["message"]) == ("ERROR", "configuration_error")
+    assert "REPORT_BATCH_ITEM_FAILURES" in line["cause"]
 
 
-def test_without_a_sender_address_a_new_user_fails_its_record(
-    make_service: MakeService, stream: FakeStream
+@pytest.mark.parametrize(
+    "address",
+    ["example.com", "welcome@example", "Welcome <welcome@example.com>", "a@b.com, c@d.com"],
+    ids=["no-at-domain", "undotted-domain", "display-name", "two-addresses"],
+)
+def test_a_wrong_sender_fails_the_invocation_once_before_any_record(
+    make_service: MakeService, stream: FakeStream, logs: LogLines, address: str
 ) -> None:
+    """Issue 11: WELCOME_EMAIL_SENDER=example.com made SES answer InvalidParameterValue for
+    every email, taken for a bad recipient: every email dropped. Now the sender is checked
+    before any record, whatever the batch holds (here no new user at all)."""
     sender = RecordingSender()
-    event = stream.event([stream.insert({"id": "u0"}), stream.insert(ADA)])
+    event = stream.event([stream.modify(ADA, {**ADA, "plan": "pro"}), stream.insert(BEA)])
 
-    with pytest.raises(BatchFailedError) as caught:
-        make_service({}, sender=sender).handle(event)
+    with pytest.raises(ConfigurationError, match="WELCOME_EMAIL_SENDER"):
+        make_service({"WELCOME_EMAIL_SENDER": address}, sender=sender).handle(event)
 
-    assert caught.value.handled == 1
-    assert "WELCOME_EMAIL_SENDER" in str(caught.value)
     assert sender.sent == []
+    assert [(e["level"], e["message"]) for e in logs.entries()] == [
+        ("ERROR", "configuration_error")
+    ]
+    assert "@" not in logs.getvalue()
 
 
 def test_an_injected_ledger_makes_the_welcome_once(
@@ -180,8 +193,8 @@ def test_ledger_table_setting_uses_the_dynamodb_ledger(
 
 def test_two_instances_keep_their_own_log_streams(stream: FakeStream) -> None:
     first, second = LogLines(), LogLines()
-    one = UsersStream(environ={}, log_stream=first)
-    two = UsersStream(environ={}, log_stream=second)
+    one = UsersStream(environ=BASE_ENV, log_stream=first)
+    two = UsersStream(environ=BASE_ENV, log_stream=second)
 
     one.handle(stream.event([stream.remove(ADA)]))
     two.handle(stream.event([stream.remove(BEA)]))
@@ -192,7 +205,7 @@ def test_two_instances_keep_their_own_log_streams(stream: FakeStream) -> None:
 
 
 def test_by_default_lines_go_to_standard_output_as_it_is_then(stream: FakeStream) -> None:
-    service = UsersStream(environ={})
+    service = UsersStream(environ=BASE_ENV)
     before, after = io.StringIO(), io.StringIO()
 
     with contextlib.redirect_stdout(before):
@@ -205,12 +218,50 @@ def test_by_default_lines_go_to_standard_output_as_it_is_then(stream: FakeStream
 
 
 def test_an_injected_stream_does_not_take_over_standard_output(stream: FakeStream) -> None:
-    default = UsersStream(environ={})
+    default = UsersStream(environ=BASE_ENV)
     captured = io.StringIO()
     default.handle(stream.event([stream.remove(ADA)]))  # builds the default logger first
 
-    UsersStream(environ={}, log_stream=LogLines()).handle(stream.event([stream.remove(BEA)]))
+    UsersStream(environ=BASE_ENV, log_stream=LogLines()).handle(stream.event([stream.remove(BEA)]))
     with contextlib.redirect_stdout(captured):
         default.handle(stream.event([stream.remove(ADA)]))
 
     assert len(captured.getvalue().splitlines()) == 1
+
+
+def test_without_a_sender_address_a_new_user_fails_its_record(
+    make_service: MakeService, stream: FakeStream
+) -> None:
+    """Unset, the sender is not an error for a batch that needs no email (tools that only log
+    changes run so); a new user with an address fails its record: nothing is dropped."""
+    sender = RecordingSender()
+    event = stream.event([stream.insert({"id": "u0"}), stream.insert(ADA)])
+
+    with pytest.raises(BatchFailedError) as caught:
+        make_service({"WELCOME_EMAIL_SENDER": ""}, sender=sender).handle(event)
+
+    assert caught.value.handled == 1
+    assert "WELCOME_EMAIL_SENDER" in str(caught.value)
+    assert sender.sent == []
+
+
+def test_a_wrong_setting_fixed_later_leaves_the_change_lines_on(stream: FakeStream) -> None:
+    """The configuration_error line must not change the shared logger's level: once the
+    setting is fixed, a warm container still writes its INFO change lines."""
+    environ = dict(BASE_ENV)
+    service = UsersStream(environ=environ)
+    event = stream.event([stream.remove(ADA)])
+    service.handle(event)  # built, with the shared logger at INFO
+    wrong, fixed = io.StringIO(), io.StringIO()
+
+    environ["WELCOME_EMAIL_SENDER"] = "example.com"
+    with contextlib.redirect_stdout(wrong), pytest.raises(ConfigurationError):
+        service.handle(event)
+    environ["WELCOME_EMAIL_SENDER"] = SENDER
+    with contextlib.redirect_stdout(fixed):
+        service.handle(event)
+
+    assert [json.loads(x)["message"] for x in wrong.getvalue().splitlines()] == [
+        "configuration_error"
+    ]
+    assert [json.loads(x)["message"] for x in fixed.getvalue().splitlines()] == ["change"]

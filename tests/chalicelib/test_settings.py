@@ -70,9 +70,12 @@ def test_bounds_are_inclusive() -> None:
     assert (low.batch_size, high.batch_size, high.batching_window) == (1, 10_000, 300)
 
 
+SENDER_ONLY = {"WELCOME_EMAIL_SENDER": "welcome@example.com"}
+
+
 def test_handler_defaults() -> None:
-    assert Settings.from_environ({}) == Settings(
-        sender="",
+    assert Settings.from_environ(SENDER_ONLY) == Settings(
+        sender="welcome@example.com",
         report_failures=False,
         log_level="INFO",
         redact=("email", "name"),
@@ -96,7 +99,7 @@ def test_handler_defaults() -> None:
     ],
 )
 def test_report_batch_item_failures(value: str, expected: bool) -> None:
-    env = {"REPORT_BATCH_ITEM_FAILURES": value}
+    env = {**SENDER_ONLY, "REPORT_BATCH_ITEM_FAILURES": value}
 
     assert Settings.from_environ(env).report_failures is expected
 
@@ -104,7 +107,7 @@ def test_report_batch_item_failures(value: str, expected: bool) -> None:
 @pytest.mark.parametrize("value", ["maybe", "2", "enabled"])
 def test_an_unreadable_flag_is_an_error_not_a_guess(value: str) -> None:
     with pytest.raises(ConfigurationError, match="REPORT_BATCH_ITEM_FAILURES"):
-        Settings.from_environ({"REPORT_BATCH_ITEM_FAILURES": value})
+        Settings.from_environ({**SENDER_ONLY, "REPORT_BATCH_ITEM_FAILURES": value})
 
 
 def test_handler_settings_from_the_environment() -> None:
@@ -126,7 +129,7 @@ def test_handler_settings_from_the_environment() -> None:
 
 
 def test_an_empty_redaction_list_redacts_nothing() -> None:
-    assert Settings.from_environ({"REDACT_ATTRIBUTES": ""}).redact == ()
+    assert Settings.from_environ({**SENDER_ONLY, "REDACT_ATTRIBUTES": ""}).redact == ()
 
 
 def test_an_unknown_log_level_is_refused() -> None:

@@ -34,7 +34,9 @@ SEED = 20261127
 
 @pytest.mark.slow
 def test_a_ci_sized_fault_run_loses_nothing_and_sends_each_welcome_once(emulator, capsys):
-    report = FaultRun(changes=CI_CHANGES, seed=SEED, emulator=emulator).run()
+    """On a Users table keyed user_id, with the sender wrong for two chunks and then fixed, and
+    foreign messages on the on-failure queue (issue 11)."""
+    report = FaultRun(changes=CI_CHANGES, seed=SEED, emulator=emulator, key="user_id").run()
     with capsys.disabled():
         print("\n" + report.text())
 
@@ -53,7 +55,12 @@ def test_a_ci_sized_fault_run_loses_nothing_and_sends_each_welcome_once(emulator
     )
     assert report.queue_ranges > 0
     assert report.replay["records_replayed"] == report.queue_records
-    assert report.replay["left_in_queue"] == 0
+    assert report.key == "user_id"
+    assert report.wrong_sender_chunks == 2
+    assert report.wrong_sender_failures > 0  # it failed records, it did not drop emails
+    assert report.foreign_messages == report.replay["foreign"] == 3
+    assert report.replay["left_in_queue"] == report.foreign_messages  # only they are left
+    assert report.foreign_emails == 0
     assert report.workload["recreations"] > 0
     assert report.workload["invalid_addresses"] > 0
 

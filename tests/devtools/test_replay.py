@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
-from devtools.faults import Fault, FaultyClient, scripted
+from devtools.faults import Fault, FaultyClient, scripted, streamed_table
 from devtools.pipeline import MappingConfig
 from devtools.replay import (
     FAILED,
+    FOREIGN,
     MALFORMED,
     REPLAYED,
     TRIMMED,
@@ -293,9 +294,20 @@ class LocalLambda:
     document when the function raises.
     """
 
-    def __init__(self, handler: Any) -> None:
+    def __init__(self, handler: Any, mapped: tuple[str, ...] = ()) -> None:
         self.handler = handler
+        self.mapped = mapped  # the streams of the function's event source mappings
         self.calls: list[dict[str, Any]] = []
+
+    def get_paginator(self, operation: str) -> Any:
+        assert operation == "list_event_source_mappings"
+        mappings = [{"EventSourceArn": arn} for arn in self.mapped]
+
+        class Pages:
+            def paginate(self, FunctionName: str) -> list[dict[str, Any]]:
+                return [{"EventSourceMappings": mappings}]
+
+        return Pages()
 
     def invoke(self, FunctionName: str, InvocationType: str, Payload: bytes) -> dict[str, Any]:
         self.calls.append({"FunctionName": FunctionName, "InvocationType": InvocationType})
@@ -310,7 +322,7 @@ class LocalLambda:
 def test_the_deployed_function_is_invoked_with_the_range(table, make_poller):
     give_up_on(table, make_poller, 6, "u2", "u4")
     handler = Recorder()
-    function = LocalLambda(handler)
+    function = LocalLambda(handler, mapped=(table.stream_arn,))
     summary = Replayer(
         sqs=table.emulator.client("sqs"),
         queue_url=table.queue_url,
@@ -337,7 +349,7 @@ def test_a_deployed_function_error_or_reported_failure_keeps_the_message(table, 
         sqs=table.emulator.client("sqs"),
         queue_url=table.queue_url,
         streams=table.emulator.client("dynamodbstreams"),
-        run_batch=DeployedFunction(LocalLambda(explode), "f"),
+        run_batch=DeployedFunction(LocalLambda(explode, mapped=(table.stream_arn,)), "f"),
         attempts=1,
     ).run()
     assert "Unhandled" in broken.results[0].detail
@@ -347,7 +359,9 @@ def test_a_deployed_function_error_or_reported_failure_keeps_the_message(table, 
         sqs=table.emulator.client("sqs"),
         queue_url=table.queue_url,
         streams=table.emulator.client("dynamodbstreams"),
-        run_batch=DeployedFunction(LocalLambda(Recorder(fail_ids("u2"))), "f"),
+        run_batch=DeployedFunction(
+            LocalLambda(Recorder(fail_ids("u2")), mapped=(table.stream_arn,)), "f"
+        ),
         attempts=1,
     ).run()
     assert reported.results[0].status == FAILED
@@ -376,6 +390,7 @@ def test_the_command_replays_through_the_real_app_and_its_welcome_emails(table, 
         **os.environ,
         "WELCOME_EMAIL_SENDER": SENDER,
         "REPORT_BATCH_ITEM_FAILURES": "true",
+        "USERS_TABLE_STREAM_ARN": table.stream_arn,
         "AWS_ENDPOINT_URL": emulator.endpoint_url,
         "PYTHONPATH": str(ROOT),
     }
@@ -393,3 +408,74 @@ def test_the_command_replays_through_the_real_app_and_its_welcome_emails(table, 
     sent = [e for e in emulator.sent_emails() if e.source == SENDER]
     assert sorted(e.to for e in sent) == [(f"replay{n}@example.com",) for n in range(3)]
     assert peek(table) == []
+
+
+# --- only the Users stream is replayed ----------------------------------------------------------
+
+
+def other_stream(table: StreamTable) -> str:
+    """The stream of another table on the same emulator (keyed user_id)."""
+    return streamed_table(table.dynamodb, f"{table.name}-other", "user_id")
+
+
+def foreign_message(table: StreamTable, make_poller: Any) -> tuple[dict[str, Any], str]:
+    """A real on-failure message of ``table``'s, rewritten to name another table's stream."""
+    (message,) = give_up_on(table, make_poller, 2, "u0")
+    sqs = table.emulator.client("sqs")
+    (received,) = sqs.receive_message(QueueUrl=table.queue_url)["Messages"]
+    sqs.delete_message(QueueUrl=table.queue_url, ReceiptHandle=received["ReceiptHandle"])
+    arn = other_stream(table)
+    message["DDBStreamBatchInfo"]["streamArn"] = arn
+    sqs.send_message(QueueUrl=table.queue_url, MessageBody=json.dumps(message))
+    return message, arn
+
+
+def test_a_message_naming_another_stream_is_refused_and_left_in_the_queue(table, make_poller):
+    """Issue 11, case 4: a message naming another table's stream was replayed and deleted, and
+    one of that table's items got a welcome email."""
+    message, arn = foreign_message(table, make_poller)
+    handler = Recorder()
+    lines: list[str] = []
+
+    summary = replayer(table, handler, report=lambda r: lines.append(describe(r))).run()
+
+    assert (summary.messages, summary.foreign, summary.replayed) == (1, 1, 0)
+    assert summary.left_in_queue == 1
+    assert handler.events == []  # nothing of the other table ran
+    assert peek(table) == [message]  # left as it was
+    (line,) = lines
+    assert line.startswith("[replay] FOREIGN ")
+    assert arn in line
+    assert "left in the queue" in line
+    assert summary.results[0].status == FOREIGN
+
+
+def test_the_users_stream_comes_from_the_setting_or_the_functions_mapping(table):
+    from devtools.replay import expected_streams
+
+    mapped = "arn:aws:dynamodb:us-east-1:123456789012:table/Users/stream/2024-01-01T00:00:00.000"
+    local = LocalHandler(Recorder(), config_for(table))
+    deployed = DeployedFunction(LocalLambda(Recorder(), mapped=(mapped,)), "f")
+    unmapped = DeployedFunction(LocalLambda(Recorder()), "f")
+
+    assert expected_streams(local, {}) == {table.stream_arn}
+    assert expected_streams(deployed, {}) == {mapped}
+    assert expected_streams(unmapped, {"USERS_TABLE_STREAM_ARN": "arn:x"}) == {"arn:x"}
+    assert expected_streams(unmapped, {}) == frozenset()
+
+
+def test_with_no_users_stream_known_every_message_is_refused(table, make_poller):
+    give_up_on(table, make_poller, 2, "u0")
+    replay = Replayer(
+        sqs=table.emulator.client("sqs"),
+        queue_url=table.queue_url,
+        streams=table.emulator.client("dynamodbstreams"),
+        run_batch=DeployedFunction(LocalLambda(Recorder()), "f"),
+        allowed_streams=(),
+    )
+
+    summary = replay.run()
+
+    assert summary.foreign == 1
+    assert "USERS_TABLE_STREAM_ARN" in summary.results[0].detail
+    assert len(peek(table)) == 1

@@ -16,10 +16,12 @@ from chalicelib.adapters.ledger import (
     DONE,
     IN_PROGRESS,
     KEY_ATTRIBUTE,
+    LEASE_SECONDS,
     TTL_ATTRIBUTE,
     DynamoDBLedger,
 )
 from chalicelib.errors import BatchFailedError, RecordError, TransientError
+from chalicelib.ports import Unmarked
 from chalicelib.reactions import welcome_key
 from chalicelib.service import UsersStream
 from devtools.emulator import Emulator
@@ -103,6 +105,19 @@ class Action:
         if self.error is not None:
             raise self.error
         return self.result
+
+
+def live_claim(dynamodb: Any, table: str, owner: str, lease_until: int) -> None:
+    """Another invocation's claim of welcome#u1, its lease running until ``lease_until``."""
+    dynamodb.put_item(
+        TableName=table,
+        Item={
+            "pk": {"S": "welcome#u1"},
+            "state": {"S": IN_PROGRESS},
+            "owner": {"S": owner},
+            "lease_until": {"N": str(lease_until)},
+        },
+    )
 
 
 class Crash(BaseException):
@@ -238,15 +253,7 @@ def test_ledger_throttling_is_transient_and_nothing_is_sent(
     make_ledger, dynamodb, table, fault, operation
 ):
     if operation == "get_item":  # the claim collides with a live one, then the read is throttled
-        dynamodb.put_item(
-            TableName=table,
-            Item={
-                "pk": {"S": "welcome#u1"},
-                "state": {"S": IN_PROGRESS},
-                "owner": {"S": "someone"},
-                "lease_until": {"N": str(int(START) + 120)},
-            },
-        )
+        live_claim(dynamodb, table, "someone", int(START) + 120)
     client = FaultyClient(dynamodb, scripted({operation: [fault]}))
     send = Action()
     with pytest.raises(TransientError, match=fault.code):
@@ -412,3 +419,83 @@ def test_a_user_recreated_with_the_same_id_is_welcomed_once_per_retention_period
     clock.now = START + 30 * 24 * 3600 + 1  # expired, even if DynamoDB has not deleted it yet
     handler.handle(FakeStream.event([stream.remove(user), stream.insert(user)]))
     assert sent == ["ada@example.com", "ada@example.com"]
+
+
+# --- a lost response, below botocore: botocore's own retries run ------------------------------
+
+
+class LoseFirstResponse:
+    """A ``before-send`` hook: the first request of ``operation`` reaches DynamoDB (it is
+    applied), and its response is lost on the way back - botocore sees a read timeout, as from
+    a dropped connection, and its retry logic sends the request again."""
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        self.lost = 0
+        self.sent = 0
+
+    def __call__(self, request: Any, **_: Any) -> None:
+        import urllib3
+        from botocore.exceptions import ReadTimeoutError
+
+        self.sent += 1
+        if self.lost:
+            return  # botocore sends it: the ordinary path
+        self.lost += 1
+        urllib3.PoolManager().request(
+            request.method, request.url, body=request.body, headers=dict(request.headers)
+        )
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+
+def test_a_claim_whose_response_was_lost_is_still_its_owners(
+    endpoint: str, table: str, dynamodb: Any, clock: Clock
+) -> None:
+    """Issue 11, case 5: the claim was written, its response lost, botocore retried the put,
+    and the retry failed the condition against the invocation's own claim: the email was
+    blocked for the whole lease. The owner's token now satisfies the condition."""
+    from botocore.config import Config
+
+    client = boto3.client(
+        "dynamodb", endpoint_url=endpoint, config=Config(retries={"mode": "standard"})
+    )
+    lose = LoseFirstResponse("PutItem")
+    client.meta.events.register("before-send.dynamodb.PutItem", lose)
+    ledger = DynamoDBLedger(table, client_factory=lambda: client, clock=clock)
+    send = Action("msg-1")
+
+    assert ledger.once("welcome#u1", send) == "msg-1"
+
+    assert (lose.lost, lose.sent) == (1, 2)  # applied, lost, sent again by botocore
+    assert send.runs == 1
+    stored = entry(dynamodb, table, "welcome#u1")
+    assert stored is not None
+    assert stored["state"]["S"] == DONE
+    # Done: a later invocation does not send again.
+    other = make_ledger_like(table, dynamodb, clock)
+    assert other.once("welcome#u1", Action("msg-2")) is None
+
+
+def make_ledger_like(table: str, dynamodb: Any, clock: Clock) -> DynamoDBLedger:
+    return DynamoDBLedger(table, client_factory=lambda: dynamodb, clock=clock)
+
+
+def test_another_owners_live_claim_is_not_taken_by_the_token_condition(
+    table: str, dynamodb: Any, clock: Clock
+) -> None:
+    second = make_ledger_like(table, dynamodb, clock)
+    live_claim(dynamodb, table, "someone-else", int(clock.now) + 60)
+    with pytest.raises(TransientError, match="another invocation"):
+        second.once("welcome#u1", Action())
+
+
+def test_a_done_mark_that_cannot_be_written_is_reported_unmarked(
+    make_ledger: Callable[..., DynamoDBLedger], dynamodb: Any
+) -> None:
+    failing = FaultyClient(dynamodb, scripted({"update_item": [LEDGER_THROTTLE] * 3}))
+
+    result = make_ledger(failing, mark_attempts=3).once("welcome#u1", Action("msg-1"))
+
+    assert result == "msg-1"
+    assert isinstance(result, Unmarked)
+    assert result.open_until == START + LEASE_SECONDS

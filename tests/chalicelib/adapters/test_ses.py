@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeou
 from botocore.stub import Stubber
 
 from chalicelib.adapters.ses import SesEmailSender, classify_ses_error
-from chalicelib.errors import PermanentEmailError, TransientError
+from chalicelib.errors import ConfigurationError, PermanentEmailError, TransientError
 from chalicelib.welcome import compose_welcome
 from tests.chalicelib.conftest import SENDER, SesOutbox
 
@@ -72,7 +72,7 @@ def test_an_unverified_sender_fails_the_record_rather_than_dropping_the_email(
 ) -> None:
     unverified = compose_welcome({"email": "ada@example.com"}, "nobody@example.net")
 
-    with pytest.raises(TransientError) as caught:
+    with pytest.raises(ConfigurationError) as caught:
         SesEmailSender(client_factory=lambda: ses.client).send(unverified)
 
     assert ses.sent() == []
@@ -91,55 +91,77 @@ def stubbed() -> Iterator[tuple[Stubber, SesEmailSender]]:
         stubber.assert_no_pending_responses()
 
 
-TRANSIENT = [
-    ("Throttling", 400, "Maximum sending rate exceeded."),
-    ("ServiceUnavailable", 503, "Service unavailable"),
-    ("InternalFailure", 500, "Internal failure"),
-    ("AccessDenied", 403, "not authorized to perform ses:SendEmail"),
-    ("AccountSendingPausedException", 400, "Sending paused for this account"),
-    ("MailFromDomainNotVerifiedException", 400, "not verified"),
-    (
+# Sources, for each code and message:
+#   [API] SES API reference, SendEmail "Errors" and "Common Errors"
+#         https://docs.aws.amazon.com/ses/latest/APIReference/API_SendEmail.html
+#         https://docs.aws.amazon.com/ses/latest/APIReference/CommonErrors.html
+#   [DG]  SES developer guide, "Amazon SES email sending errors"
+#         https://docs.aws.amazon.com/ses/latest/dg/troubleshoot-error-messages.html
+#   [Q]   SES developer guide, "Errors related to the sending quotas for your Amazon SES account"
+#         https://docs.aws.amazon.com/ses/latest/dg/manage-sending-quotas-errors.html
+# Codes are the wire codes of botocore's SES model (ConfigurationSetDoesNotExistException is
+# sent as "ConfigurationSetDoesNotExist").
+
+TRANSIENT = [  # a retry can cure these: the record fails and is retried
+    ("Throttling", 400, "Maximum sending rate exceeded."),  # [Q]
+    ("Throttling", 400, "Daily message quota exceeded."),  # [Q]
+    ("ServiceUnavailable", 503, "Service unavailable"),  # [API] common errors
+    ("InternalFailure", 500, "Internal failure"),  # [API] common errors
+]
+
+SENDER_FAULTS = [  # the sender, its identity or the account: the record fails, nothing dropped
+    ("AccessDenied", 403, "User is not authorized to perform `ses:SendEmail'"),  # [API] common
+    ("AccountSendingPausedException", 400, "Sending paused for this account."),  # [API]
+    ("ConfigurationSetDoesNotExist", 400, "Configuration set does not exist."),  # [API]
+    ("ConfigurationSetSendingPausedException", 400, "Sending paused for configuration set."),
+    ("MailFromDomainNotVerifiedException", 400, "MAIL FROM domain MX record not found."),  # [API]
+    ("InvalidClientTokenId", 403, "The security token included in the request is invalid."),
+    (  # [DG]: an unverified sender, or in the sandbox an unverified recipient
         "MessageRejected",
         400,
         "Email address is not verified. The following identities failed "
         "the check in region US-EAST-1: ada@example.com",
     ),
+    ("MessageRejected", 400, "Domain is not verified."),  # [DG]
+    ("MessageRejected", 400, "Sending suspended for this account."),  # [DG]
+    ("InvalidParameterValue", 400, "Missing final '@domain' in Source"),  # [API] common errors
 ]
 
 
-@pytest.mark.parametrize(("code", "status", "text"), TRANSIENT, ids=[t[0] for t in TRANSIENT])
-def test_errors_a_retry_or_a_fix_can_cure_are_transient(
-    stubbed: tuple[Stubber, SesEmailSender], code: str, status: int, text: str
+PERMANENT = [  # the recipient or the message: a handled rejection (logged at ERROR)
+    ("MessageRejected", "Address blacklisted."),  # [DG]
+    ("MessageRejected", "Email address is on the suppression list."),
+    ("InvalidParameterValue", "Illegal address"),  # [DG]
+    ("InvalidParameterValue", "Local address contains control or whitespace"),  # [DG]
+    ("InvalidParameterValue", "Message length is more than 10485760 bytes long."),  # [DG]
+]
+
+CASES = (
+    [(*case, TransientError) for case in TRANSIENT]
+    + [(*case, ConfigurationError) for case in SENDER_FAULTS]
+    + [(code, 400, text, PermanentEmailError) for code, text in PERMANENT]
+)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "text", "blame"), CASES, ids=[f"{c[0]}: {c[2]}" for c in CASES]
+)
+def test_each_documented_ses_error_is_blamed_on_the_right_party(
+    stubbed: tuple[Stubber, SesEmailSender], code: str, status: int, text: str, blame: type
 ) -> None:
+    """Transient: the record fails and is retried. Configuration (the sender, its identity,
+    the account): the record fails, nothing is dropped, until someone fixes it. Permanent (the
+    recipient or the message): a handled rejection."""
     stubber, sender = stubbed
     stubber.add_client_error("send_email", code, text, http_status_code=status)
 
-    with pytest.raises(TransientError) as caught:
+    with pytest.raises(blame) as caught:
         sender.send(MESSAGE)
 
+    assert type(caught.value) is blame
     assert code in str(caught.value)
-    assert str(status) in str(caught.value)
     assert "ada@example.com" not in str(caught.value)
     assert isinstance(caught.value.__cause__, ClientError)
-
-
-PERMANENT = [
-    ("MessageRejected", "Email address is on the suppression list."),
-    ("InvalidParameterValue", "Missing final '@domain'"),
-]
-
-
-@pytest.mark.parametrize(("code", "text"), PERMANENT, ids=[p[0] for p in PERMANENT])
-def test_rejections_no_retry_can_cure_are_permanent(
-    stubbed: tuple[Stubber, SesEmailSender], code: str, text: str
-) -> None:
-    stubber, sender = stubbed
-    stubber.add_client_error("send_email", code, text, http_status_code=400)
-
-    with pytest.raises(PermanentEmailError) as caught:
-        sender.send(MESSAGE)
-
-    assert code in str(caught.value)
 
 
 # --- failures below HTTP: an honest fake client -------------------------------------------------
