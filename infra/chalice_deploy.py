@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.cfn import load_template
+from infra.key_schema import SETTING as KEY_SETTING
+from infra.key_schema import users_table_key
 from infra.policy import resolved_policy
 from infra.preflight import PreflightError, check_sender
 from infra.staging import stage_project
@@ -196,6 +198,7 @@ def configure_stage(
     variables["USERS_TABLE_STREAM_ARN"] = outputs["StreamArn"]
     variables["LEDGER_TABLE"] = outputs["LedgerTableName"]
     variables["WELCOME_EMAIL_SENDER"] = sender
+    variables[KEY_SETTING] = users_table_key(load_template(TABLE_TEMPLATE))
     # Chalice creates the mapping right after the table stack: from LATEST, changes written in
     # between would never be processed (the one-stack way does the same, infra/consumer.yaml).
     variables["STREAM_STARTING_POSITION"] = "TRIM_HORIZON"

@@ -12,7 +12,9 @@ rather than written:
   (``Ref: HandleUserChanges``) and disappears as a parameter;
 - the function's ``REPORT_BATCH_ITEM_FAILURES`` follows its event source's
   ``FunctionResponseTypes``, so the handler reports partial failures exactly when Lambda reads
-  them.
+  them;
+- the function's ``USERS_TABLE_KEY`` is the Users table's key schema (:mod:`infra.key_schema`),
+  so the ledger keys users by the attributes the table is really keyed by.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from infra.cfn import load_template
+from infra.key_schema import SETTING as KEY_SETTING
+from infra.key_schema import users_table_key
 
 __all__ = ["FUNCTION", "build_merge_template", "main"]
 
@@ -101,6 +105,9 @@ def build_merge_template(table: dict[str, Any], overlay: dict[str, Any]) -> dict
         .setdefault("Variables", {})
     )
     variables[REPORT_FLAG] = _report_flag(function)
+    if KEY_SETTING in variables:
+        raise ValueError(f"{KEY_SETTING} is derived from the UsersTable's KeySchema; do not set it")
+    variables[KEY_SETTING] = users_table_key(merged)
     interface = merged.setdefault("Metadata", {}).setdefault("AWS::CloudFormation::Interface", {})
     interface.setdefault("ParameterGroups", []).append(
         {"Label": {"default": "Stream consumer"}, "Parameters": list(overlay.get("Parameters", {}))}

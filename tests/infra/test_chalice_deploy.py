@@ -148,6 +148,7 @@ def test_config_points_at_the_stack_and_keeps_the_flag_false(deployed, project):
     assert stage["environment_variables"]["USERS_TABLE_STREAM_ARN"] == outputs["StreamArn"]
     assert stage["environment_variables"]["LEDGER_TABLE"] == outputs["LedgerTableName"]
     assert stage["autogen_policy"] is False
+    assert stage["environment_variables"]["USERS_TABLE_KEY"] == "id:S"  # from the KeySchema
     assert (project / ".chalice" / stage["iam_policy_file"]).is_file()
     # Only the post-deploy step, after the mapping reads batchItemFailures, turns it on.
     assert config["environment_variables"]["REPORT_BATCH_ITEM_FAILURES"] == "false"
