@@ -6,18 +6,20 @@ This file is configuration and wiring only; the behaviour lives in ``chalicelib`
 from __future__ import annotations
 
 import os
+import sys
 
 from chalice.app import Chalice, DynamoDBEvent
 
 from chalicelib.batch import BatchResponse
 from chalicelib.service import UsersStream
-from chalicelib.settings import StreamSettings
+from chalicelib.settings import StreamSettings, refuse_placeholder_deploy
 
 app = Chalice(app_name="users-stream")
 
 # Read at import because Chalice registers the event source then. Unset, it falls back to a
 # documented placeholder ARN so that tests and `chalice package` can import the app.
 stream = StreamSettings.from_environ(os.environ)
+refuse_placeholder_deploy(stream, sys.argv)  # a bare `chalice deploy` before the table exists
 
 # One instance per Lambda container: the SES client and the ledger are made on first use and
 # reused by warm invocations. Everything else is read from the environment on each invocation.

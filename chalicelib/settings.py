@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from chalicelib.addresses import is_plain_address
 from chalicelib.errors import ConfigurationError
 from chalicelib.keys import DEFAULT_KEY_SCHEMA, KeySchema
 
-__all__ = ["PLACEHOLDER_STREAM_ARN", "Settings", "StreamSettings"]
+__all__ = ["PLACEHOLDER_STREAM_ARN", "Settings", "StreamSettings", "refuse_placeholder_deploy"]
 
 # Used when USERS_TABLE_STREAM_ARN is unset, so that tests, `chalice package` and tools can
 # import the app. A function deployed with it would consume nothing: set the real ARN per stage.
@@ -68,6 +68,24 @@ class StreamSettings(NamedTuple):
             batch_size=_int(env, "STREAM_BATCH_SIZE", 100, 1, 10_000),
             batching_window=_int(env, "STREAM_BATCHING_WINDOW_SECONDS", 0, 0, 300),
             starting_position=position,
+        )
+
+
+def refuse_placeholder_deploy(stream: StreamSettings, argv: Sequence[str]) -> None:
+    """Stop a bare ``chalice deploy`` of a stage whose stream is still the placeholder.
+
+    Chalice imports the app before it creates anything; deployed as it is, it would create a
+    role and a function, fail on the mapping (no such stream) and record neither, so that
+    ``chalice delete`` could not remove them. Only the ``chalice deploy`` command is stopped:
+    tests, ``chalice package`` and Lambda import the app with the placeholder as before.
+    """
+    if stream.stream_arn != PLACEHOLDER_STREAM_ARN or not argv:
+        return
+    if argv[0].rsplit("/", 1)[-1] == "chalice" and "deploy" in argv[1:]:
+        raise SystemExit(
+            "users-stream: USERS_TABLE_STREAM_ARN is the placeholder, so chalice deploy would "
+            "leave a role and a function behind; deploy the table first: python -m "
+            "infra.chalice_deploy deploy --stage <stage> --sender <address>"
         )
 
 

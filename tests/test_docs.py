@@ -198,36 +198,6 @@ def test_dry_run_block(block):
 # -- blocks that run ------------------------------------------------------------------------
 
 
-EMULATOR = (
-    "import sys\n"
-    "from devtools.emulator import Emulator\n"
-    "with Emulator() as emulator:\n"
-    "    print(emulator.endpoint_url, flush=True)\n"
-    "    sys.stdin.read()\n"
-)
-
-
-@pytest.fixture
-def emulator_endpoint() -> Iterator[str]:
-    """A fresh emulator in another process (moto's state is per process)."""
-    process = subprocess.Popen(
-        [sys.executable, "-c", EMULATOR],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert process.stdout is not None
-    endpoint = process.stdout.readline().strip()
-    try:
-        yield endpoint
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        process.wait(timeout=30)
-
-
 def _project(tmp_path: Path) -> Path:
     project = project_copy(tmp_path / "project")
     (project / ".venv").symlink_to(BIN.parent)
@@ -241,12 +211,12 @@ def _scenario(name: str) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted({b.name for b in blocks() if b.kind == "emulator"}))
-def test_emulator_scenario_runs_as_written(name, emulator_endpoint, tmp_path):
+def test_emulator_scenario_runs_as_written(name, emulator_process, tmp_path):
     project = _project(tmp_path)
     env = {
         "PATH": f"{BIN}:/usr/bin:/bin",
         "HOME": str(tmp_path),
-        "AWS_ENDPOINT_URL": emulator_endpoint,
+        "AWS_ENDPOINT_URL": emulator_process,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",

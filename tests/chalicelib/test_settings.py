@@ -6,7 +6,12 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.errors import ConfigurationError
-from chalicelib.settings import PLACEHOLDER_STREAM_ARN, Settings, StreamSettings
+from chalicelib.settings import (
+    PLACEHOLDER_STREAM_ARN,
+    Settings,
+    StreamSettings,
+    refuse_placeholder_deploy,
+)
 
 README_PLACEHOLDER = (
     "arn:aws:dynamodb:us-east-1:000000000000:table/Users/stream/1970-01-01T00:00:00.000"
@@ -135,3 +140,23 @@ def test_an_empty_redaction_list_redacts_nothing() -> None:
 def test_an_unknown_log_level_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="LOG_LEVEL"):
         Settings.from_environ({"LOG_LEVEL": "VERBOSE"})
+
+
+@pytest.mark.parametrize(
+    ("stream_arn", "argv", "stops"),
+    [
+        (PLACEHOLDER_STREAM_ARN, ["/venv/bin/chalice", "deploy", "--stage", "dev"], True),
+        (PLACEHOLDER_STREAM_ARN, ["chalice", "--project-dir", "p", "deploy"], True),
+        (PLACEHOLDER_STREAM_ARN, ["chalice", "package", "build"], False),
+        (PLACEHOLDER_STREAM_ARN, ["/var/runtime/bootstrap.py"], False),  # Lambda
+        (PLACEHOLDER_STREAM_ARN, [], False),
+        ("arn:aws:dynamodb:us-east-1:123456789012:table/U/stream/x", ["chalice", "deploy"], False),
+    ],
+)
+def test_only_chalice_deploy_on_the_placeholder_stream_is_stopped(stream_arn, argv, stops):
+    stream = StreamSettings.from_environ({"USERS_TABLE_STREAM_ARN": stream_arn})
+    if stops:
+        with pytest.raises(SystemExit, match="deploy the table first"):
+            refuse_placeholder_deploy(stream, argv)
+    else:
+        refuse_placeholder_deploy(stream, argv)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
+from devtools.rehearse import project_copy
 from infra.chalice_deploy import MappingSettings, Target, configure_mapping, main
 from infra.iam_check import audit
 from tests.infra.conftest import ROOT
@@ -242,3 +245,35 @@ def test_flag_stays_false_when_the_mapping_does_not_read_batch_item_failures(tmp
     with pytest.raises(RuntimeError, match="flag left false"):
         configure_mapping(fake, Target(tmp_path, "dev"), "arn:queue", MappingSettings(1, 60, 1))
     assert fake.updated_functions == []
+
+
+def test_a_bare_chalice_deploy_on_the_placeholder_stream_creates_nothing(
+    emulator_process, tmp_path
+):
+    # The repository's own config: stage dev still names the placeholder stream.
+    project = project_copy(tmp_path / "project")
+    env = {
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        "AWS_ENDPOINT_URL": emulator_process,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    result = subprocess.run(
+        ["chalice", "deploy", "--stage", "dev"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("users-stream: USERS_TABLE_STREAM_ARN is the placeholder")
+    )
+    iam = boto3.client("iam", endpoint_url=emulator_process)
+    lam = boto3.client("lambda", endpoint_url=emulator_process)
+    assert iam.list_roles()["Roles"] == []
+    assert lam.list_functions()["Functions"] == []
