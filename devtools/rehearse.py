@@ -31,6 +31,7 @@ import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+from devtools import cli
 from devtools.emulator import FAKE_CREDENTIALS, Emulator
 from devtools.rehearsal_checks import Deployed, Failed, drive, leftovers, read_back
 
@@ -198,12 +199,20 @@ def rehearse(name: str) -> int:
     return failures
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.rehearse", description=__doc__)
-    parser.add_argument(
+PROG = "python -m devtools.rehearse"
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m devtools.rehearse``."""
+    built = cli.parser(PROG, __doc__.split("\n\n")[0] if __doc__ else None)
+    built.add_argument(
         "--way", choices=(*WAYS, "both"), default="both", help="which way to rehearse (both)"
     )
-    args = parser.parse_args(argv)
+    return built
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     names = list(WAYS) if args.way == "both" else [args.way]
     failures = sum(rehearse(name) for name in names)
     print(f"rehearsal: {'FAILED' if failures else 'passed'} ({', '.join(names)})")
@@ -211,4 +220,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main, prog=PROG))

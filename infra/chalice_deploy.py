@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from devtools import cli
 from infra.cfn import load_template
 from infra.key_schema import SETTING as KEY_SETTING
 from infra.key_schema import users_table_key
@@ -345,7 +346,7 @@ def deploy(args: argparse.Namespace, clients: Callable[[str], Any], env: Mapping
     try:  # before anything is created
         sender = check_sender(sender)
     except PreflightError as exc:
-        raise SystemExit(f"preflight: {exc}") from None
+        raise cli.Failure(f"preflight: {exc}") from None
     parameters = {"Stage": target.stage, **dict(args.table_parameter)}
     outputs = deploy_table_stack(clients("cloudformation"), target, parameters)
     configure_stage(
@@ -368,7 +369,7 @@ def deploy(args: argparse.Namespace, clients: Callable[[str], Any], env: Mapping
 def delete(args: argparse.Namespace, clients: Callable[[str], Any], env: Mapping[str, str]) -> int:
     target = Target(args.project_dir, args.stage)
     if args.confirm != target.stack_name:
-        raise SystemExit(
+        raise cli.UsageError(
             f"this deletes the function and stack {target.stack_name} with the Users table and "
             f"the ledger, data included; run again with --confirm {target.stack_name}"
         )
@@ -417,15 +418,19 @@ def _common_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
         default=default(os.environ.get("AWS_ENDPOINT_URL")),
         help="send every AWS call here (e.g. a local emulator); default: AWS_ENDPOINT_URL",
     )
+    if not defaults:  # the top-level parser has it from devtools.cli
+        parser.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+        )
 
 
-def _parser() -> argparse.ArgumentParser:
+PROG = "python -m infra.chalice_deploy"
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m infra.chalice_deploy``."""
     defaults = MappingSettings.defaults()
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.chalice_deploy",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = cli.parser(PROG, __doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common_options(parser, defaults=True)
     common = argparse.ArgumentParser(add_help=False)
     _common_options(common, defaults=False)
@@ -482,7 +487,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     args.project_dir = args.project_dir.resolve()
     env = dict(os.environ)
     if args.endpoint_url:
@@ -493,4 +498,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main, prog=PROG))

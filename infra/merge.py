@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from devtools import cli
 from infra.cfn import load_template
 from infra.key_schema import SETTING as KEY_SETTING
 from infra.key_schema import users_table_key
@@ -115,11 +116,21 @@ def build_merge_template(table: dict[str, Any], overlay: dict[str, Any]) -> dict
     return merged
 
 
+PROG = "python -m infra.merge"
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m infra.merge``."""
+    built = cli.parser(PROG, __doc__.split("\n\n")[0] if __doc__ else None)
+    built.add_argument(
+        "--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the merge file"
+    )
+    return built
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Write the merge file; print its path."""
-    parser = argparse.ArgumentParser(prog="python -m infra.merge", description=__doc__)
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     merged = build_merge_template(load_template(TABLE_TEMPLATE), load_template(OVERLAY))
     output: Path = args.output
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -129,4 +140,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main, prog=PROG))

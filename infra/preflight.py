@@ -14,10 +14,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from devtools import cli
 from infra.arn import Arn, ArnError
 
 __all__ = ["PreflightError", "check_bucket", "check_sender", "check_stream_arn", "main"]
@@ -91,8 +91,12 @@ def check_bucket(s3: Any, bucket: str, region: str) -> None:
         )
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m infra.preflight", description=__doc__)
+PROG = "python -m infra.preflight"
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m infra.preflight``."""
+    parser = cli.parser(PROG, __doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--sender", required=True, help="WELCOME_EMAIL_SENDER, the From address")
     parser.add_argument("--bucket", default=None, help="the artifact bucket of `cfn package`")
     parser.add_argument("--stream-arn", default=None, help="a stream ARN the app will read")
@@ -119,7 +123,7 @@ def run(args: argparse.Namespace, s3: Callable[[], Any]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
 
     def s3() -> Any:
         import boto3
@@ -129,11 +133,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         lines = run(args, s3)
     except PreflightError as exc:
-        print(f"preflight: {exc}", file=sys.stderr)
-        return 1
+        raise cli.Failure(str(exc)) from None
     print("preflight ok: " + ", ".join(lines))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main, prog=PROG))

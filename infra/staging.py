@@ -22,6 +22,8 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from devtools import cli
+
 __all__ = ["PROJECT", "stage_project"]
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -64,19 +66,27 @@ def stage_project(project: Path, destination: Path, *, for_package: bool = False
     return destination
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.staging", description=__doc__)
-    parser.add_argument("destination", type=Path, help="where to put the staged copy")
-    parser.add_argument("--project-dir", type=Path, default=PROJECT, help="the Chalice project")
-    parser.add_argument(
+PROG = "python -m infra.staging"
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m infra.staging``."""
+    built = cli.parser(PROG, __doc__.split("\n\n")[0] if __doc__ else None)
+    built.add_argument("destination", type=Path, help="where to put the staged copy")
+    built.add_argument("--project-dir", type=Path, default=PROJECT, help="the Chalice project")
+    built.add_argument(
         "--for-package",
         action="store_true",
         help="for the one-stack build: leave out the `chalice deploy` way's role settings",
     )
-    args = parser.parse_args(argv)
+    return built
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     print(stage_project(args.project_dir, args.destination, for_package=args.for_package))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(cli.run(main, prog=PROG))

@@ -19,6 +19,8 @@ inline command of no known kind, fails the test: nothing documented can drift fr
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import re
 import shlex
@@ -99,8 +101,14 @@ def test_the_marker_grammar_is_what_this_module_runs():
 # -- dry runs -------------------------------------------------------------------------------
 
 
+PLACEHOLDER = re.compile(r"<[^<>\n]+>")  # <OnFailureQueueUrl output>, <the stack's StreamArn>
+# Modules whose command line is not yet built by a module-level parser(): checked by --help.
+WITHOUT_PARSER = frozenset({"devtools.faults"})
+
+
 def _words(command: str) -> list[str]:
-    words = shlex.split(command, comments=True)
+    """The command's words, placeholders filled in, leading VAR=value assignments dropped."""
+    words = shlex.split(PLACEHOLDER.sub("placeholder", command), comments=True)
     while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
         words.pop(0)
     return words
@@ -114,43 +122,76 @@ def _lines(script: str) -> Iterator[str]:
 
 def dry_run(command: str) -> str | None:
     """Why ``command`` would not run as written, or None."""
-    words = _words(command)
+    try:
+        words = _words(command)
+    except ValueError as exc:
+        return f"not a shell command ({exc})"
     if not words:
         return None
     program = words[0].removeprefix(".venv/bin/")
     if program == "make":
         result = subprocess.run(["make", "-n", *words[1:]], cwd=ROOT, capture_output=True)
         return None if result.returncode == 0 else f"make -n failed: {result.stderr[-200:]!r}"
-    if program in ("python", "python3") and words[1] == "-m":
+    if program in ("python", "python3") and len(words) > 2 and words[1] == "-m":
         return _python_module(words[2], words[3:])
     if program == "aws":
         return _aws(words[1:])
     if program in ("infra/package.sh",) or words[:2] == ["bash", "infra/package.sh"]:
         action = words[1] if program == "infra/package.sh" else words[2]
         usage = (ROOT / "infra" / "package.sh").read_text(encoding="utf-8")
-        return None if f"{action})" in usage else f"infra/package.sh has no {action}"
+        return None if f"    {action})" in usage else f"infra/package.sh has no {action}"
     return f"no dry run for {program}"
 
 
 def _python_module(module: str, arguments: list[str]) -> str | None:
+    """Parse ``arguments`` with the module's own parser (``parser()``), as its main() would."""
+    if module in WITHOUT_PARSER:
+        return _by_help(module, arguments)
+    import importlib
+
+    try:
+        loaded = importlib.import_module(module)
+        build = (
+            getattr(loaded, "parser", None) or importlib.import_module(f"{module}.__main__").parser
+        )
+    except (ImportError, AttributeError) as exc:
+        return f"python -m {module}: no parser() to check its command line against ({exc})"
+    if not arguments:
+        return None  # the command named in prose: its parser exists
+    errors = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(errors), contextlib.redirect_stdout(io.StringIO()):
+            build().parse_args(arguments)
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            return f"python -m {module} refuses it: {errors.getvalue().strip()[-300:]}"
+    except Exception as exc:  # a parser that raises its own usage error (devtools.cli)
+        return f"python -m {module} refuses it: {exc}"
+    return None
+
+
+def _by_help(module: str, arguments: list[str]) -> str | None:
     result = subprocess.run(
         [sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True
     )
-    if result.returncode != 0:
-        return f"python -m {module} --help exited {result.returncode}: {result.stderr[-300:]}"
-    # Subcommands have their own help: take the first argument that is one.
-    helps = result.stdout
-    if arguments and not arguments[0].startswith("-"):
-        sub = subprocess.run(
-            [sys.executable, "-m", module, arguments[0], "--help"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-        )
-        helps += sub.stdout
     flags = [a.split("=", 1)[0] for a in arguments if a.startswith("--")]
-    unknown = [flag for flag in flags if not re.search(rf"{re.escape(flag)}\b", helps)]
-    return f"python -m {module} has no {unknown}" if unknown else None
+    unknown = [flag for flag in flags if not re.search(rf"{re.escape(flag)}\b", result.stdout)]
+    return f"python -m {module} has no {unknown}" if result.returncode or unknown else None
+
+
+def _customization_flags(service: str, operation: str) -> set[str] | None:
+    """The flags of an AWS CLI customization (not in botocore's models), from awscli itself."""
+    from awscli.customizations.cloudformation.deploy import DeployCommand
+    from awscli.customizations.cloudformation.package import PackageCommand
+    from awscli.customizations.s3.subcommands import MbCommand
+
+    commands = {
+        ("cloudformation", "deploy"): DeployCommand,
+        ("cloudformation", "package"): PackageCommand,
+        ("s3", "mb"): MbCommand,
+    }
+    command = commands.get((service, operation))
+    return None if command is None else {"--" + a["name"] for a in command.ARG_TABLE}
 
 
 def _aws(words: list[str]) -> str | None:
@@ -159,12 +200,11 @@ def _aws(words: list[str]) -> str | None:
     from botocore.exceptions import UnknownServiceError
 
     service, operation = words[0], words[1]
-    if (service, operation) in {
-        ("s3", "mb"),
-        ("cloudformation", "package"),
-        ("cloudformation", "deploy"),
-    }:
-        return None  # AWS CLI customizations: run for real in the emulator scenarios
+    flags = {w.split("=", 1)[0] for w in words[2:] if w.startswith("--")}
+    custom = _customization_flags(service, operation)
+    if custom is not None:
+        unknown = sorted(flags - custom - AWS_GLOBAL_OPTIONS)
+        return f"aws {service} {operation} has no {unknown}" if unknown else None
     try:
         model = botocore.session.get_session().get_service_model(service)
     except UnknownServiceError:
@@ -174,7 +214,6 @@ def _aws(words: list[str]) -> str | None:
         return f"aws {service} has no operation {operation}"
     shape = model.operation_model(names[operation]).input_shape
     members = {"--" + xform_name(m, "-") for m in (shape.members if shape else {})}
-    flags = {w.split("=", 1)[0] for w in words[2:] if w.startswith("--")}
     unknown = sorted(
         flag
         for flag in flags - AWS_GLOBAL_OPTIONS

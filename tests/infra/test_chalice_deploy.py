@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
+from devtools import cli
 from devtools.rehearse import project_copy
 from infra.chalice_deploy import MappingSettings, Target, configure_mapping, main
 from infra.iam_check import audit
@@ -201,7 +202,7 @@ def test_delete_needs_confirmation_then_removes_function_and_stack(
 ):
     target = deployed["target"]
     base = ["--project-dir", str(project), "--endpoint-url", moto_endpoint, "delete"]
-    with pytest.raises(SystemExit, match="--confirm users-stream-dev-tables"):
+    with pytest.raises(cli.UsageError, match="--confirm users-stream-dev-tables"):
         main(base)
     assert main([*base, "--confirm", target.stack_name]) == 0
     lam = boto3.client("lambda", endpoint_url=moto_endpoint)

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
 import boto3
 import pytest
 
-from infra.preflight import PreflightError, check_bucket, check_sender, check_stream_arn, main
+from devtools import cli
+from infra.preflight import (
+    PROG,
+    PreflightError,
+    check_bucket,
+    check_sender,
+    check_stream_arn,
+    main,
+)
 from tests.infra.conftest import ROOT
 
 # AWS's own example stream ARN (DynamoDB Streams API Reference, DescribeStream).
@@ -75,11 +84,14 @@ def test_bucket_checks_against_the_emulator(moto_endpoint):
         check_bucket(s3, "preflight-missing", "us-east-1")
 
 
-def test_the_command_prints_one_line_and_exits_1(capsys):
-    assert main(["--sender", "example.com", "--region", "us-east-1"]) == 1
-    captured = capsys.readouterr()
-    assert captured.err.count("\n") == 1
-    assert captured.err.startswith("preflight: the sender 'example.com'")
+def test_the_command_prints_one_line_and_exits_1():
+    err = io.StringIO()
+    assert (
+        cli.run(main, ["--sender", "example.com", "--region", "us-east-1"], prog=PROG, stderr=err)
+        == 1
+    )
+    assert err.getvalue().count("\n") == 1
+    assert err.getvalue().startswith(f"{PROG}: error: the sender 'example.com'")
 
 
 def test_package_deploy_stops_before_building_on_a_bad_sender(moto_endpoint, tmp_path):
@@ -97,7 +109,9 @@ def test_package_deploy_stops_before_building_on_a_bad_sender(moto_endpoint, tmp
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "preflight: the sender 'example.com' is not one address like welcome@example.com "
-        "(SES answers InvalidParameterValue and no welcome email is ever sent)"
+        "python -m infra.preflight: error: the sender 'example.com' is not one address like "
+        "welcome@example.com "
+        "(SES answers InvalidParameterValue and no welcome email is ever sent) "
+        "(--debug for the traceback)"
     ]
     assert "deployable template" not in result.stdout  # nothing was built or uploaded
