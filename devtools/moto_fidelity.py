@@ -27,8 +27,13 @@ Docker, which this machine does not have) and, when that returns, drops the stre
 so no other reader sees them. In the emulator the local poller is the event source mapping:
 moto's own invocation is turned off, and the stream keeps every record, as DynamoDB does.
 
-A moto upgrade that renames what is patched here makes :func:`install` raise, and the tests of
-this module fail, rather than the emulator silently dropping the function again.
+5. Time to Live. moto's CloudFormation ignores a table's ``TimeToLiveSpecification``; it is
+applied as CloudFormation does, when the table is created from a template.
+
+A moto upgrade that renames what is patched here makes :func:`install` raise (every patched
+name is looked up first), and the tests of this module fail, rather than the emulator silently
+dropping the function again. A template the transform rejects fails like a bad template in
+AWS, with a ``ValidationError``, not a server error.
 """
 
 from __future__ import annotations
@@ -64,6 +69,8 @@ def expand(template: Any, region: str = "us-east-1") -> Any:
     if not _uses_sam(template):
         return template
     import boto3
+    from moto.cloudformation.exceptions import ValidationError
+    from samtranslator.model.exceptions import InvalidDocumentException
     from samtranslator.parser.parser import Parser
     from samtranslator.translator.translator import Translator
 
@@ -72,63 +79,115 @@ def expand(template: Any, region: str = "us-east-1") -> Any:
         sam_parser=Parser(),
         boto_session=boto3.session.Session(region_name=region),
     )
-    return translator.translate(template, parameter_values={})
+    try:
+        return translator.translate(template, parameter_values={})
+    except InvalidDocumentException as exc:
+        raise ValidationError(message=f"Transform {SAM_TRANSFORM} failed with: {exc}") from None
+
+
+def _original(owner: Any, name: str) -> Any:
+    """``owner.name``, which a patch is about to replace; a moto without it fails loudly."""
+    if not hasattr(owner, name):
+        raise RuntimeError(f"moto changed: {owner.__name__}.{name} is gone; see {__name__}")
+    return getattr(owner, name)
+
+
+def _patch_sam_transform() -> None:
+    from moto.cloudformation.models import ChangeSet, Stack
+
+    parse: Callable[[str], dict[str, Any]] = _original(Stack, "parse_template")
+    change_set_parse: Callable[[Any], None] = _original(ChangeSet, "_parse_template")
+
+    def parse_template(template: str) -> dict[str, Any]:
+        expanded: dict[str, Any] = expand(parse(template))
+        return expanded
+
+    def parse_change_set(self: Any) -> None:
+        change_set_parse(self)
+        self.template_dict = expand(self.template_dict, self.stack.region_name)
+
+    Stack.parse_template = staticmethod(parse_template)  # type: ignore[method-assign]
+    ChangeSet._parse_template = parse_change_set  # type: ignore[method-assign]
+
+
+def _patch_change_sets() -> None:
+    from moto.cloudformation.models import ChangeSet, Stack
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    create: Callable[[Any], Any] = _original(CloudFormationResponse, "create_change_set")
+    _original(CloudFormationResponse, "_validate_different_update")
+    _original(Stack, "has_parameters")
+    _original(Stack, "_create_output_map")
+    apply: Callable[[Any], None] = _original(ChangeSet, "apply")
+
+    def create_change_set_as_aws(self: Any) -> Any:
+        self._validate_different_update = lambda *args: None  # UpdateStack's check only
+        try:
+            return create(self)
+        finally:
+            del self._validate_different_update
+
+    def has_parameters(self: Stack, other_parameters: dict[str, Any]) -> bool:
+        current = dict(self.stack_parameters)
+        return all(current.get(key) == value for key, value in other_parameters.items())
+
+    def apply_with_outputs(self: Any) -> None:
+        apply(self)
+        stack = self.stack
+        stack.template_dict = self.template_dict
+        stack.description = self.template_dict.get("Description")
+        stack.output_map = stack._create_output_map()
+
+    CloudFormationResponse.create_change_set = create_change_set_as_aws  # type: ignore[method-assign]
+    Stack.has_parameters = has_parameters  # type: ignore[method-assign]
+    ChangeSet.apply = apply_with_outputs  # type: ignore[method-assign]
+
+
+def _patch_mapped_functions() -> None:
+    from moto.awslambda.models import LambdaBackend
+
+    _original(LambdaBackend, "send_dynamodb_items")
+
+    def leave_the_stream_to_the_poller(
+        self: LambdaBackend, function_arn: str, items: list[Any], source: str
+    ) -> str:
+        return ""  # nothing ran: moto keeps the stream's records
+
+    LambdaBackend.send_dynamodb_items = leave_the_stream_to_the_poller  # type: ignore[method-assign]
+
+
+def _patch_time_to_live() -> None:
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.table import Table
+
+    create: Callable[..., Table] = _original(Table, "create_from_cloudformation_json").__func__
+
+    def create_with_time_to_live(
+        cls: type[Table],
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
+        **kwargs: Any,
+    ) -> Table:
+        table = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        spec = cloudformation_json.get("Properties", {}).get("TimeToLiveSpecification")
+        if isinstance(spec, dict) and str(spec.get("Enabled")).lower() == "true":
+            dynamodb_backends[account_id][region_name].update_time_to_live(
+                table.name, {"AttributeName": spec["AttributeName"], "Enabled": True}
+            )
+        return table
+
+    Table.create_from_cloudformation_json = classmethod(create_with_time_to_live)  # type: ignore[method-assign,assignment,arg-type]
 
 
 def install() -> None:
-    """Make moto's CloudFormation expand the SAM transform (once per process)."""
+    """Make moto behave as AWS does in the five ways above (once per process)."""
     with _installed:
         if _done:
             return
-        from moto.awslambda.models import LambdaBackend
-        from moto.cloudformation.models import ChangeSet, Stack
-        from moto.cloudformation.responses import CloudFormationResponse
-
-        parse: Callable[[str], dict[str, Any]] = Stack.parse_template
-        change_set_parse: Callable[[Any], None] = ChangeSet._parse_template
-
-        def parse_template(template: str) -> dict[str, Any]:
-            expanded: dict[str, Any] = expand(parse(template))
-            return expanded
-
-        def parse_change_set(self: Any) -> None:
-            change_set_parse(self)
-            self.template_dict = expand(self.template_dict, self.stack.region_name)
-
-        create_change_set: Callable[[Any], Any] = CloudFormationResponse.create_change_set
-        getattr(CloudFormationResponse, "_validate_different_update")  # noqa: B009 - must exist
-
-        def create_change_set_as_aws(self: Any) -> Any:
-            self._validate_different_update = lambda *args: None  # UpdateStack's check only
-            try:
-                return create_change_set(self)
-            finally:
-                del self._validate_different_update
-
-        def has_parameters(self: Stack, other_parameters: dict[str, Any]) -> bool:
-            current = dict(self.stack_parameters)
-            return all(current.get(key) == value for key, value in other_parameters.items())
-
-        apply: Callable[[Any], None] = ChangeSet.apply
-
-        def apply_with_outputs(self: Any) -> None:
-            apply(self)
-            stack = self.stack
-            stack.template_dict = self.template_dict
-            stack.description = self.template_dict.get("Description")
-            stack.output_map = stack._create_output_map()
-
-        getattr(LambdaBackend, "send_dynamodb_items")  # noqa: B009 - must exist
-
-        def leave_the_stream_to_the_poller(
-            self: LambdaBackend, function_arn: str, items: list[Any], source: str
-        ) -> str:
-            return ""  # nothing ran: moto keeps the stream's records
-
-        LambdaBackend.send_dynamodb_items = leave_the_stream_to_the_poller  # type: ignore[method-assign]
-        ChangeSet.apply = apply_with_outputs  # type: ignore[method-assign]
-        Stack.has_parameters = has_parameters  # type: ignore[method-assign]
-        Stack.parse_template = staticmethod(parse_template)  # type: ignore[method-assign]
-        ChangeSet._parse_template = parse_change_set  # type: ignore[method-assign]
-        CloudFormationResponse.create_change_set = create_change_set_as_aws  # type: ignore[method-assign]
+        _patch_sam_transform()
+        _patch_change_sets()
+        _patch_mapped_functions()
+        _patch_time_to_live()
         _done.append(True)

@@ -1,8 +1,9 @@
 """Creating a stack in moto's CloudFormation: what it lacks, and what it ignores.
 
 moto's CloudFormation cannot create some resource types (the CloudWatch alarms): they are
-skipped, quietly here, and :class:`~devtools.emulator.Stack` names them. It also ignores a
-table's ``TimeToLiveSpecification``: :func:`apply_time_to_live` enables it afterwards.
+skipped, quietly here, and :class:`~devtools.emulator.Stack` names them. (It also ignored a
+table's ``TimeToLiveSpecification``: :mod:`devtools.moto_fidelity` applies it now, for every
+client of the emulator.)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from infra.cfn import Resolver, loads_template
 
-__all__ = ["apply_time_to_live", "stack_resources", "unsupported_resources_quiet"]
+__all__ = ["stack_resources", "unsupported_resources_quiet"]
 
 
 def stack_resources(
@@ -35,28 +36,6 @@ def stack_resources(
         if "Condition" not in resource or resolver.resolve({"Condition": resource["Condition"]})
     }
     return resources, resolver
-
-
-def apply_time_to_live(
-    dynamodb: Any, resources: Mapping[str, Any], created: Mapping[str, str], resolver: Resolver
-) -> None:
-    """moto workaround: its CloudFormation ignores ``TimeToLiveSpecification``."""
-    for logical_id, resource in resources.items():
-        if resource.get("Type") != "AWS::DynamoDB::Table" or logical_id not in created:
-            continue
-        spec = resolver.resolve(resource.get("Properties", {}).get("TimeToLiveSpecification"))
-        if not isinstance(spec, Mapping) or str(spec.get("Enabled")).lower() != "true":
-            continue
-        attribute = spec.get("AttributeName")
-        if not isinstance(attribute, str):
-            continue
-        table = created[logical_id]
-        status = dynamodb.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
-        if status.get("TimeToLiveStatus") != "ENABLED":
-            dynamodb.update_time_to_live(
-                TableName=table,
-                TimeToLiveSpecification={"AttributeName": attribute, "Enabled": True},
-            )
 
 
 @contextlib.contextmanager

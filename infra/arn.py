@@ -17,6 +17,7 @@ from functools import cache
 __all__ = ["Arn", "ArnError", "known_region"]
 
 _ACCOUNT = re.compile(r"\d{12}")
+_GLOBAL_SERVICES = frozenset({"iam", "s3", "cloudfront", "route53"})
 
 
 class ArnError(ValueError):
@@ -54,7 +55,13 @@ class Arn:
         return replace(self, service=service, resource=resource)
 
     def problems(self) -> list[str]:
-        """What is wrong with this ARN as the ARN of a regional resource of one account."""
+        """What is wrong with this ARN as the ARN of a regional resource of one account.
+
+        Global services' ARNs (IAM: no region; S3: no region and no account) are judged by
+        what their format allows.
+        """
+        if self.service in _GLOBAL_SERVICES:
+            return [] if not self.region else [f"{self.service} ARNs name no region"]
         found = []
         if not _ACCOUNT.fullmatch(self.account):
             found.append(f"account {self.account!r} is not 12 digits")
@@ -75,8 +82,10 @@ def _partitions() -> tuple[tuple[str, re.Pattern[str], frozenset[str]], ...]:
 
 
 def known_region(partition: str, region: str) -> bool:
-    """Whether botocore knows ``region`` as a region of ``partition`` (listed or by pattern)."""
-    for name, pattern, regions in _partitions():
-        if name == partition:
-            return region in regions or bool(pattern.fullmatch(region))
-    return False
+    """Whether botocore lists ``region`` as a region of ``partition``.
+
+    Only listed regions count: a name that merely fits the partition's pattern (``us-fake-9``)
+    is no region anyone can deploy to. A region newer than the installed botocore is reported
+    until botocore is upgraded.
+    """
+    return any(name == partition and region in regions for name, _, regions in _partitions())

@@ -7,7 +7,9 @@ Two kinds of finding, each one line:
   not apply to, ``Resource: "*"`` where the action has resource-level permissions, ...;
 - this module: every resource ARN parses into partition, service, region and account; the
   service is the one of each action in its statement; the region is one botocore knows; the
-  account has 12 digits; and the ARN names a resource that exists (one of ``existing``).
+  account has 12 digits; and the ARN names a resource that exists: exactly one of
+  ``existing``, the ARNs of the deployed stack's own resources (a wildcard counts only as a
+  log group's ``:*`` streams).
 
 ``Resource: "*"`` is accepted only for actions parliament reports as having no resource type.
 
@@ -20,10 +22,9 @@ DynamoDB Streams API Reference, DescribeStream). parliament is shown the label w
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from infra.arn import Arn, ArnError
@@ -50,8 +51,26 @@ def parliament_findings(document: Mapping[str, Any]) -> list[str]:
     return [f"parliament {f.issue}: {json.dumps(f.detail, default=str)}" for f in policy.findings]
 
 
-def _statement_findings(statement: Mapping[str, Any], existing: Iterable[str]) -> list[str]:
+def _names_existing(resource: str, existing: Collection[str]) -> bool:
+    """Whether ``resource`` is exactly one of ``existing``, or a log group's streams (``:*``).
+
+    A wildcard anywhere else could cover resources beyond the stack's, so it does not count.
+    """
+    if resource in existing:
+        return True
+    group, star, _ = resource.rpartition(":*")
+    return (
+        bool(star)
+        and ":log-group:" in group
+        and "*" not in group
+        and (f"{group}:*" in existing or group in existing)
+    )
+
+
+def _statement_findings(statement: Mapping[str, Any], existing: Collection[str]) -> list[str]:
     sid = statement.get("Sid", "?")
+    if "Action" not in statement or "Resource" not in statement:
+        return [f"{sid}: only Action with Resource is audited here (NotAction/NotResource)"]
     services = {str(action).split(":", 1)[0] for action in _as_list(statement["Action"])}
     found = []
     for resource in _as_list(statement["Resource"]):
@@ -65,14 +84,14 @@ def _statement_findings(statement: Mapping[str, Any], existing: Iterable[str]) -
         if services != {arn.service}:
             found.append(f"{sid}: {resource} is a {arn.service} ARN for {sorted(services)}")
         found.extend(f"{sid}: {resource}: {problem}" for problem in arn.problems())
-        if not any(fnmatch.fnmatchcase(name, str(resource)) for name in existing):
+        if not _names_existing(str(resource), existing):
             found.append(f"{sid}: {resource} names no resource of the deployed stack")
     return found
 
 
 def resource_findings(document: Mapping[str, Any], existing: Iterable[str]) -> list[str]:
     """ARN problems of ``document``'s statements, against the ARNs in ``existing``."""
-    names = list(existing)
+    names = set(existing)
     return [
         finding
         for statement in _as_list(document["Statement"])

@@ -7,12 +7,14 @@ moto upgrade closes it, that test fails and the patch can go), and the emulator 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import uuid
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from devtools.emulator import Emulator
 
@@ -126,3 +128,64 @@ def test_a_mapped_table_keeps_its_stream_records_for_the_poller(emulator):
     )["ShardIterator"]
     records = streams.get_records(ShardIterator=iterator)["Records"]
     assert [r["eventName"] for r in records] == ["INSERT"]
+
+
+TTL_TABLE = {
+    "Resources": {
+        "T": {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+            },
+        }
+    },
+    "Outputs": {"Name": {"Value": {"Ref": "T"}}},
+}
+
+
+def test_moto_alone_still_ignores_a_tables_time_to_live():
+    script = (
+        "import json, sys\n"
+        "from moto import mock_aws\n"
+        "import boto3\n"
+        "with mock_aws():\n"
+        "    cfn = boto3.client('cloudformation', region_name='us-east-1')\n"
+        "    cfn.create_stack(StackName='s', TemplateBody=sys.argv[1])\n"
+        "    name = cfn.describe_stacks(StackName='s')['Stacks'][0]['Outputs'][0]['OutputValue']\n"
+        "    ddb = boto3.client('dynamodb', region_name='us-east-1')\n"
+        "    print(ddb.describe_time_to_live(TableName=name)['TimeToLiveDescription']"
+        "['TimeToLiveStatus'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(TTL_TABLE)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x"},
+    )
+    assert result.stdout.strip() == "DISABLED"
+
+
+def test_a_tables_time_to_live_is_applied_as_cloudformation_does(emulator):
+    name = create(emulator, TTL_TABLE)
+    cloudformation = emulator.client("cloudformation")
+    (output,) = cloudformation.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]
+    described = emulator.client("dynamodb").describe_time_to_live(TableName=output["OutputValue"])
+    ttl = described["TimeToLiveDescription"]
+    assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires_at")
+
+
+def test_a_template_the_transform_rejects_fails_as_a_validation_error(emulator):
+    broken = {
+        "Transform": "AWS::Serverless-2016-10-31",
+        "Resources": {"Fn": {"Type": "AWS::Serverless::Function", "Properties": {}}},
+    }
+    with pytest.raises(ClientError) as raised:
+        emulator.client("cloudformation").create_stack(
+            StackName=f"bad-{uuid.uuid4().hex[:8]}", TemplateBody=json.dumps(broken)
+        )
+    assert raised.value.response["Error"]["Code"] == "ValidationError"
+    assert "Transform AWS::Serverless-2016-10-31 failed" in str(raised.value)

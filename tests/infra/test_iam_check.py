@@ -86,3 +86,38 @@ def test_a_malformed_arn_is_reported(action):
     findings = resource_findings(policy(allow(action, "table/Users")), EXISTING)
     assert len(findings) == 1
     assert "not an ARN" in findings[0]
+
+
+LOG_GROUP = "arn:aws:logs:us-west-2:111122223333:log-group:/aws/lambda/f:*"
+
+
+def test_a_log_groups_streams_count_but_a_wider_wildcard_does_not():
+    existing = [*EXISTING, LOG_GROUP]
+    assert resource_findings(policy(allow("logs:PutLogEvents", LOG_GROUP)), existing) == []
+    wide = "arn:aws:logs:us-west-2:111122223333:*"  # every log group of the account
+    assert resource_findings(policy(allow("logs:PutLogEvents", wide)), existing) == [
+        f"S: {wide} names no resource of the deployed stack"
+    ]
+    tables = "arn:aws:dynamodb:us-west-2:111122223333:table/*"
+    assert resource_findings(policy(allow("dynamodb:GetItem", tables)), existing) == [
+        f"S: {tables} names no resource of the deployed stack"
+    ]
+
+
+def test_a_region_that_only_looks_like_one_is_reported():
+    fake = TABLE.replace("us-west-2", "us-fake-9")
+    assert resource_findings(policy(allow("dynamodb:GetItem", fake)), [fake]) == [
+        f"S: {fake}: region 'us-fake-9' is not a region of partition aws"
+    ]
+
+
+def test_a_statement_without_action_or_resource_is_reported_not_crashed_on():
+    statement = {"Sid": "N", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}
+    assert resource_findings(policy(statement), EXISTING) == [
+        "N: only Action with Resource is audited here (NotAction/NotResource)"
+    ]
+
+
+def test_global_arns_are_judged_by_their_own_format():
+    role = "arn:aws:iam::111122223333:role/r"
+    assert resource_findings(policy(allow("iam:PassRole", role)), [role]) == []
