@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from devtools.emulator import Emulator
+from devtools.inventory import MissingResources, not_created
 from infra.arn import Arn
 from infra.iam_check import audit
 
-__all__ = ["Deployed", "Failed", "drive", "leftovers", "poller_command", "read_back"]
+__all__ = ["Deployed", "Failed", "drive", "poller_command", "read_back"]
 
 STREAM_RETENTION_SECONDS = 24 * 3600
 
@@ -43,6 +44,7 @@ class Deployed:
     function: dict[str, Any]
     mapping: dict[str, Any]
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def variables(self) -> dict[str, str]:
@@ -53,8 +55,13 @@ class Deployed:
         return (
             f"function {self.function['FunctionName']}, mapping {m['StartingPosition']} "
             f"batch {m['BatchSize']} retries {m['MaximumRetryAttempts']} "
-            f"age {m['MaximumRecordAgeInSeconds']}s, {len(self.policies)} policy audited clean"
+            f"age {m['MaximumRecordAgeInSeconds']}s, {len(self.policies)} policy audited clean; "
+            f"moto cannot create {len(self.skipped)}: {', '.join(self.skipped_types)}"
         )
+
+    @property
+    def skipped_types(self) -> list[str]:
+        return sorted({kind for _, kind in self.skipped})
 
 
 def _policy_document(raw: Any) -> dict[str, Any]:
@@ -81,19 +88,21 @@ def _role_policies(emulator: Emulator, role_arn: str) -> dict[str, dict[str, Any
     }
 
 
-def _existing_arns(emulator: Emulator, outputs: Mapping[str, str]) -> list[str]:
-    """The ARNs of what exists in the emulator that a policy of this stack may name."""
+def _existing_arns(
+    emulator: Emulator, outputs: Mapping[str, str], function: Mapping[str, Any], sender: str
+) -> list[str]:
+    """The ARNs of this stack's own resources that its function's policy may name."""
     dynamodb = emulator.client("dynamodb")
     found = []
     for table in (outputs["TableName"], outputs["LedgerTableName"]):
         described = dynamodb.describe_table(TableName=table)["Table"]
         found += [described["TableArn"], described.get("LatestStreamArn", "")]
     found.append(outputs["OnFailureQueueArn"])
-    groups = emulator.client("logs").describe_log_groups()["logGroups"]
-    found += [group["arn"] for group in groups]
+    group = outputs.get("FunctionLogGroupName") or f"/aws/lambda/{function['FunctionName']}"
+    groups = emulator.client("logs").describe_log_groups(logGroupNamePrefix=group)["logGroups"]
+    found += [g["arn"] for g in groups if g["logGroupName"] == group]
     account = Arn.parse(found[0])
-    identities = emulator.client("ses").list_identities()["Identities"]
-    found += [str(account.sibling("ses", f"identity/{identity}")) for identity in identities]
+    found += [str(account.sibling("ses", f"identity/{sender}"))]
     return [arn for arn in found if arn]
 
 
@@ -120,6 +129,19 @@ def _check_mapping(deployed: Deployed, outputs: Mapping[str, str]) -> None:
         raise Failed("; ".join(problems))
 
 
+def _check_time_to_live(
+    emulator: Emulator, outputs: Mapping[str, str], parameters: Mapping[str, str]
+) -> None:
+    """Time to Live is on for the named attribute, and off when none is named."""
+    attribute = parameters.get("UsersTtlAttributeName", "")
+    described = emulator.client("dynamodb").describe_time_to_live(TableName=outputs["TableName"])
+    ttl = described["TimeToLiveDescription"]
+    status = (ttl.get("TimeToLiveStatus"), ttl.get("AttributeName") if attribute else None)
+    expected = ("ENABLED", attribute) if attribute else ("DISABLED", None)
+    if status != expected:
+        raise Failed(f"Time to Live is {status}, the stack asked for {expected}")
+
+
 def read_back(emulator: Emulator, stack_name: str) -> Deployed:
     """What the stack and the function look like in the emulator, checked."""
     cloudformation = emulator.client("cloudformation")
@@ -141,8 +163,14 @@ def read_back(emulator: Emulator, stack_name: str) -> Deployed:
         raise Failed(f"function {name} has {len(mappings)} event source mappings, not 1")
     deployed = Deployed(stack_name, outputs, function, mappings[0])
     _check_mapping(deployed, outputs)
+    try:
+        deployed.skipped = not_created(emulator, stack_name, parameters)
+    except MissingResources as exc:
+        raise Failed(str(exc)) from None
+    _check_time_to_live(emulator, outputs, parameters)
     deployed.policies = _role_policies(emulator, function["Role"])
-    existing = _existing_arns(emulator, outputs)
+    sender = deployed.variables.get("WELCOME_EMAIL_SENDER", "")
+    existing = _existing_arns(emulator, outputs, function, sender)
     for policy, document in deployed.policies.items():
         findings = audit(document, existing)
         if findings:
@@ -241,22 +269,3 @@ def drive(emulator: Emulator, deployed: Deployed, code: Path, env: Mapping[str, 
         tail = " | ".join(line.strip() for line in lines[-3:])
         raise Failed(f"changes {events}, welcome lines {welcomed}, emails {sent}; poller: {tail}")
     return "INSERT, MODIFY, REMOVE logged in order; 1 welcome email sent through SES"
-
-
-def leftovers(emulator: Emulator) -> dict[str, list[str]]:
-    """Everything that still exists in the emulator, by kind; empty after a clean teardown."""
-    c = emulator.client
-    stacks = c("cloudformation").list_stacks()["StackSummaries"]
-    found = {
-        "stacks": [s["StackName"] for s in stacks if s["StackStatus"] != "DELETE_COMPLETE"],
-        "tables": c("dynamodb").list_tables()["TableNames"],
-        "functions": [f["FunctionName"] for f in c("lambda").list_functions()["Functions"]],
-        "mappings": [
-            m["UUID"] for m in c("lambda").list_event_source_mappings()["EventSourceMappings"]
-        ],
-        "roles": [r["RoleName"] for r in c("iam").list_roles()["Roles"]],
-        "queues": c("sqs").list_queues().get("QueueUrls", []),
-        "log groups": [g["logGroupName"] for g in c("logs").describe_log_groups()["logGroups"]],
-        "topics": [t["TopicArn"] for t in c("sns").list_topics()["Topics"]],
-    }
-    return {kind: names for kind, names in found.items() if names}

@@ -33,7 +33,8 @@ from pathlib import Path
 
 from devtools import cli
 from devtools.emulator import FAKE_CREDENTIALS, Emulator
-from devtools.rehearsal_checks import Deployed, Failed, drive, leftovers, read_back
+from devtools.inventory import leftovers
+from devtools.rehearsal_checks import Deployed, Failed, drive, read_back
 
 __all__ = ["SENDER", "main", "project_copy"]
 
@@ -89,8 +90,16 @@ def _run(command: Sequence[str], cwd: Path, env: dict[str, str]) -> None:
 class Way:
     """One deployment way: its documented deploy and teardown commands, and its names."""
 
-    def __init__(self, name: str, deploy: list[str], delete: list[str], stack: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        deploy: list[str],
+        delete: list[str],
+        stack: str,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.name, self.deploy, self.delete, self.stack = name, deploy, delete, stack
+        self.env = env or {}  # settings of this way's run, as a user would export them
 
     def code(self, project: Path, scratch: Path) -> Path:
         """Where the code the function runs lies (the uploaded zip, or the staged project)."""
@@ -108,6 +117,8 @@ WAYS = {
         ["bash", "infra/package.sh", "deploy"],
         ["bash", "infra/package.sh", "delete"],
         f"users-stream-{STAGE}",
+        # The parameters' other branches: an alarm topic for an address, Time to Live on.
+        {"PARAMETER_OVERRIDES": "AlarmEmail=oncall@example.com UsersTtlAttributeName=expires_at"},
     ),
     "chalice": Way(
         "chalice deploy",
@@ -142,6 +153,7 @@ def _steps(way: Way, emulator: Emulator, project: Path) -> Iterator[tuple[str, C
         "S3_BUCKET": BUCKET,
         "WELCOME_EMAIL_SENDER": SENDER,
         "CONFIRM": way.stack,
+        **way.env,
     }
     state: dict[str, Deployed] = {}
 
@@ -159,15 +171,26 @@ def _steps(way: Way, emulator: Emulator, project: Path) -> Iterator[tuple[str, C
             return drive(emulator, state["deployed"], code, env)
 
     def redeploy() -> str:
+        cloudformation = emulator.client("cloudformation")
+
+        def events() -> int:
+            return len(cloudformation.describe_stack_events(StackName=way.stack)["StackEvents"])
+
+        before = events()
         _run(way.deploy, project, env)
-        return "re-run with nothing changed exits 0"
+        if events() != before:
+            raise Failed("the unchanged re-run updated the stack")
+        return "re-run with nothing changed exits 0 and leaves the stack untouched"
 
     def teardown() -> str:
         _run(way.delete, project, env)
         remaining = leftovers(emulator)
         if remaining:
             raise Failed(f"left behind after teardown: {json.dumps(remaining)}")
-        return "nothing left: stacks, tables, functions, mappings, roles, queues, log groups"
+        return (
+            "nothing left: stacks, tables, functions, mappings, layers, roles, policies, queues, "
+            "log groups, topics, subscriptions, alarms"
+        )
 
     yield "deploy", deploy
     yield "read back", check

@@ -138,40 +138,65 @@ def _error_code(exc: Exception) -> str:
     return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
 
 
-def deploy_table_stack(
-    cloudformation: Any, target: Target, parameters: Mapping[str, str]
-) -> dict[str, str]:
-    """Create or update the table stack; return its outputs."""
-    request = {
+def _stack_request(target: Target, given: Mapping[str, str], *, update: bool) -> dict[str, Any]:
+    """CreateStack/UpdateStack arguments. On an update every parameter not given keeps its
+    current value (``UsePreviousValue``), as ``aws cloudformation deploy`` does: otherwise an
+    update would put it back to its default, and drop, say, the AlarmEmail topic."""
+    template = TABLE_TEMPLATE.read_text(encoding="utf-8")
+    values = {"FunctionName": target.function_name, **given}
+    parameters: list[dict[str, Any]] = [
+        {"ParameterKey": key, "ParameterValue": value} for key, value in values.items()
+    ]
+    if update:
+        parameters += [
+            {"ParameterKey": key, "UsePreviousValue": True}
+            for key in load_template(TABLE_TEMPLATE)["Parameters"]
+            if key not in values
+        ]
+    return {
         "StackName": target.stack_name,
-        "TemplateBody": TABLE_TEMPLATE.read_text(encoding="utf-8"),
-        "Parameters": [
-            {"ParameterKey": key, "ParameterValue": value}
-            for key, value in {"FunctionName": target.function_name, **parameters}.items()
-        ],
+        "TemplateBody": template,
+        "Parameters": parameters,
         # The stack's tags reach every resource of it that takes tags.
         "Tags": [
             {"Key": "project", "Value": "users-stream"},
             {"Key": "stage", "Value": target.stage},
         ],
     }
+
+
+def deploy_table_stack(
+    cloudformation: Any, target: Target, parameters: Mapping[str, str]
+) -> dict[str, str]:
+    """Create or update the table stack; return its outputs. Unchanged, it changes nothing."""
     try:
-        cloudformation.describe_stacks(StackName=target.stack_name)
+        status = cloudformation.describe_stacks(StackName=target.stack_name)["Stacks"][0][
+            "StackStatus"
+        ]
     except Exception as exc:
         if _error_code(exc) != "ValidationError":
             raise
+        status = ""
+    if status == "ROLLBACK_COMPLETE":  # a failed first create: CloudFormation updates nothing
+        raise cli.Failure(
+            f"stack {target.stack_name} is ROLLBACK_COMPLETE from a failed create; see its "
+            f"events, delete it (aws cloudformation delete-stack --stack-name "
+            f"{target.stack_name}) and deploy again"
+        )
+    waiter = ""
+    if not status:
         _say(f"creating stack {target.stack_name}")
-        cloudformation.create_stack(**request)
+        cloudformation.create_stack(**_stack_request(target, parameters, update=False))
         waiter = "stack_create_complete"
     else:
         _say(f"updating stack {target.stack_name}")
         try:
-            cloudformation.update_stack(**request)
+            cloudformation.update_stack(**_stack_request(target, parameters, update=True))
             waiter = "stack_update_complete"
         except Exception as exc:
             if "No updates are to be performed" not in str(exc):
                 raise
-            waiter = ""
+            _say(f"stack {target.stack_name}: no changes")
     if waiter:
         cloudformation.get_waiter(waiter).wait(
             StackName=target.stack_name, WaiterConfig={"Delay": 5, "MaxAttempts": 360}
