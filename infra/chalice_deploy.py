@@ -44,7 +44,7 @@ from infra.cfn import load_template
 from infra.key_schema import SETTING as KEY_SETTING
 from infra.key_schema import users_table_key
 from infra.policy import resolved_policy
-from infra.preflight import PreflightError, check_sender
+from infra.preflight import PreflightError, check_identity, check_sender
 from infra.staging import stage_project
 
 __all__ = [
@@ -370,6 +370,7 @@ def deploy(args: argparse.Namespace, clients: Callable[[str], Any], env: Mapping
     )
     try:  # before anything is created
         sender = check_sender(sender)
+        check_identity(clients("ses"), sender, args.ses_identity)
     except PreflightError as exc:
         raise cli.Failure(f"preflight: {exc}") from None
     parameters = {"Stage": target.stage, **dict(args.table_parameter)}

@@ -14,7 +14,6 @@ cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
 STAGE=${STAGE:-dev}
 STACK_NAME=${STACK_NAME:-users-stream-$STAGE}
-export AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1}
 
 build() {
     local out=${1:-build}
@@ -27,7 +26,9 @@ build() {
     # --for-package: the `chalice deploy` way's role settings in config.json stay out of it.
     "$BIN/python" -m infra.staging --for-package "$STAGED" >/dev/null
     "$BIN/python" -m infra.merge --output "$out/merge-template.json" >/dev/null
-    PYTHONDONTWRITEBYTECODE=1 "$BIN/chalice" --project-dir "$STAGED" package --stage "$STAGE" \
+    # Offline: the region only fills Chalice's placeholders; the stack resolves its own.
+    AWS_DEFAULT_REGION=${AWS_DEFAULT_REGION:-us-east-1} PYTHONDONTWRITEBYTECODE=1 \
+        "$BIN/chalice" --project-dir "$STAGED" package --stage "$STAGE" \
         --merge-template "$out/merge-template.json" "$out"
     echo "deployable template: $out/sam.json (code: $out/deployment.zip)"
 }
@@ -36,7 +37,11 @@ deploy() {
     : "${S3_BUCKET:?set S3_BUCKET to an S3 bucket for the deployment package}"
     : "${WELCOME_EMAIL_SENDER:?set WELCOME_EMAIL_SENDER to an SES-verified address}"
     # Before anything is uploaded or created: one line and exit 1 on a bad sender or bucket.
-    "$BIN/python" -m infra.preflight --sender "$WELCOME_EMAIL_SENDER" --bucket "$S3_BUCKET"
+    # The region is the AWS CLI's own (environment, then profile): never a silent default.
+    local identity
+    identity=$(printf '%s\n' ${PARAMETER_OVERRIDES:-} | sed -n 's/^SesIdentity=//p')
+    "$BIN/python" -m infra.preflight --sender "$WELCOME_EMAIL_SENDER" --bucket "$S3_BUCKET" \
+        --check-identity --ses-identity "$identity"
     build build
     "$BIN/aws" cloudformation package --template-file build/sam.json \
         --s3-bucket "$S3_BUCKET" --output-template-file build/packaged.yaml

@@ -1,32 +1,42 @@
 """Checks that run before a deployment creates anything, each failing with one clear line.
 
     python -m infra.preflight --sender welcome@example.com [--bucket my-bucket] [--region R]
-                              [--stream-arn ARN]
+                              [--stream-arn ARN] [--check-identity] [--ses-identity DOMAIN]
 
 ``infra/package.sh deploy`` and ``python -m infra.chalice_deploy deploy`` run these first, so that
 a placeholder stream ARN, a malformed sender, a missing bucket or a region mismatch stops the
 deployment while nothing exists yet (CloudFormation would otherwise create half a stack, and
-``chalice deploy`` a role and a function, before failing).
+``chalice deploy`` a role and a function, before failing). ``--check-identity`` also asks SES
+whether the sender (or ``--ses-identity``, its domain) is verified: the function's policy names
+that identity, so sending as an unverified one fails every welcome email.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from chalicelib.addresses import is_plain_address
 from devtools import cli
 from infra.arn import Arn, ArnError
 
-__all__ = ["PreflightError", "check_bucket", "check_sender", "check_stream_arn", "main"]
+__all__ = [
+    "PreflightError",
+    "check_bucket",
+    "check_identity",
+    "check_sender",
+    "check_stream_arn",
+    "main",
+    "parser",
+]
 
 # The account of the placeholder stream ARN the project ships (chalicelib.settings).
 _PLACEHOLDER_ACCOUNT = "000000000000"
 _STREAM_RESOURCE = re.compile(r"table/[a-zA-Z0-9_.-]{3,255}/stream/[^/\s]+")
-# One address, local@domain, the domain with at least one dot: what SES accepts as a Source.
-_SENDER = re.compile(r"[^@\s<>,;\"]+@[a-zA-Z0-9-]+(\.[a-zA-Z0-9-]+)+")
+# The buckets S3 reports by a legacy name rather than their region (GetBucketLocation).
+_LEGACY_LOCATIONS = {"EU": "eu-west-1", "": "us-east-1"}
 
 
 class PreflightError(ValueError):
@@ -37,7 +47,7 @@ def check_sender(sender: str) -> str:
     """``sender`` if it is one plain address SES can send from; else :class:`PreflightError`."""
     if not sender.strip():
         raise PreflightError("the sender is empty: set WELCOME_EMAIL_SENDER / --sender")
-    if not _SENDER.fullmatch(sender.strip()):
+    if not is_plain_address(sender.strip()):  # the app's own rule, so both agree
         raise PreflightError(
             f"the sender {sender!r} is not one address like welcome@example.com "
             "(SES answers InvalidParameterValue and no welcome email is ever sent)"
@@ -77,7 +87,8 @@ def check_bucket(s3: Any, bucket: str, region: str) -> None:
     if not bucket:
         raise PreflightError("no artifact bucket: set S3_BUCKET (aws s3 mb s3://NAME once)")
     try:
-        location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or "us-east-1"
+        location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or ""
+        location = _LEGACY_LOCATIONS.get(location, location)
     except Exception as exc:
         code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
         raise PreflightError(
@@ -103,21 +114,60 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--region",
         default=None,
-        help="the region deployed to (default: AWS_REGION, then AWS_DEFAULT_REGION)",
+        help="the region deployed to (default: the AWS CLI's: environment, then profile)",
+    )
+    parser.add_argument(
+        "--check-identity",
+        action="store_true",
+        help="ask SES whether the sender, or --ses-identity, is a verified identity",
+    )
+    parser.add_argument(
+        "--ses-identity", default="", help="the identity the policy names, if not the sender"
     )
     return parser
 
 
-def run(args: argparse.Namespace, s3: Callable[[], Any]) -> list[str]:
-    """Every check the arguments ask for; the lines to print on success."""
-    region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+def check_identity(ses: Any, sender: str, ses_identity: str = "") -> str:
+    """The SES identity the function may send as, if SES has verified it."""
+    domain = sender.rpartition("@")[2]
+    wanted = ses_identity or sender
+    found = ses.get_identity_verification_attributes(Identities=[sender, domain, wanted])
+    status = {k: v.get("VerificationStatus") for k, v in found["VerificationAttributes"].items()}
+    if status.get(wanted) == "Success":
+        return wanted
+    if not ses_identity and status.get(domain) == "Success":
+        raise PreflightError(
+            f"SES has verified the domain {domain}, not the address {sender}: the function may "
+            f"send as the identity it names, so deploy with SesIdentity={domain}"
+        )
+    raise PreflightError(
+        f"SES has not verified {wanted} ({status.get(wanted) or 'unknown to SES'}): verify it "
+        f"first (aws ses verify-email-identity --email-address {sender}, or the domain)"
+    )
+
+
+def _region(given: str | None) -> str:
+    if given:
+        return given
+    import boto3
+
+    region = boto3.session.Session().region_name  # environment, then the profile
     if not region:
-        raise PreflightError("no region: set AWS_DEFAULT_REGION or pass --region")
+        raise PreflightError("no region: set AWS_DEFAULT_REGION, a profile's region, or --region")
+    return str(region)
+
+
+def run(args: argparse.Namespace, client: Callable[[str], Any]) -> list[str]:
+    """Every check the arguments ask for; the lines to print on success."""
     done = [f"sender {check_sender(args.sender)}"]
+    region = _region(args.region)
+    if args.check_identity:
+        identity = check_identity(client("ses"), args.sender.strip(), args.ses_identity)
+        done.append(f"SES identity {identity} verified")
     if args.stream_arn is not None:
         done.append(f"stream {check_stream_arn(args.stream_arn, region)}")
     if args.bucket is not None:
-        check_bucket(s3(), args.bucket, region)
+        check_bucket(client("s3"), args.bucket, region)
         done.append(f"bucket {args.bucket} in {region}")
     return done
 
@@ -125,13 +175,13 @@ def run(args: argparse.Namespace, s3: Callable[[], Any]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
 
-    def s3() -> Any:
+    def client(service: str) -> Any:
         import boto3
 
-        return boto3.client("s3")
+        return boto3.client(service)  # type: ignore[call-overload]
 
     try:
-        lines = run(args, s3)
+        lines = run(args, client)
     except PreflightError as exc:
         raise cli.Failure(str(exc)) from None
     print("preflight ok: " + ", ".join(lines))

@@ -47,6 +47,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def deployed(project: Path, moto_endpoint: str) -> dict[str, Any]:
     """Run `deploy` once; return what the tests compare against."""
+    boto3.client("ses", endpoint_url=moto_endpoint).verify_email_identity(EmailAddress=SENDER)
     table = f"Users-{uuid.uuid4().hex[:8]}"
     code = main(
         [
@@ -278,3 +279,23 @@ def test_a_bare_chalice_deploy_on_the_placeholder_stream_creates_nothing(
     lam = boto3.client("lambda", endpoint_url=emulator_process)
     assert iam.list_roles()["Roles"] == []
     assert lam.list_functions()["Functions"] == []
+
+
+def test_deploy_stops_before_creating_anything_when_ses_has_not_verified_the_sender(
+    emulator_process, tmp_path
+):
+    project = project_copy(tmp_path / "project")
+    with pytest.raises(cli.Failure, match=r"SES has not verified nobody@example\.org"):
+        main(
+            [
+                "deploy",
+                "--project-dir",
+                str(project),
+                "--endpoint-url",
+                emulator_process,
+                "--sender",
+                "nobody@example.org",
+            ]
+        )
+    cloudformation = boto3.client("cloudformation", endpoint_url=emulator_process)
+    assert cloudformation.list_stacks()["StackSummaries"] == []

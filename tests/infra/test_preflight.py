@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 
 import boto3
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from chalicelib.addresses import is_plain_address
 from devtools import cli
+from infra.cfn import load_template
 from infra.preflight import (
     PROG,
     PreflightError,
     check_bucket,
+    check_identity,
     check_sender,
     check_stream_arn,
     main,
@@ -115,3 +121,25 @@ def test_package_deploy_stops_before_building_on_a_bad_sender(moto_endpoint, tmp
         "(--debug for the traceback)"
     ]
     assert "deployable template" not in result.stdout  # nothing was built or uploaded
+
+
+def test_the_sender_must_be_a_verified_identity_or_name_its_verified_domain(moto_endpoint):
+    ses = boto3.client("ses", endpoint_url=moto_endpoint, region_name="us-east-1")
+    ses.verify_email_identity(EmailAddress="hello@verified.example.com")
+    assert check_identity(ses, "hello@verified.example.com") == "hello@verified.example.com"
+    ses.verify_domain_identity(Domain="domain.example.com")
+    with pytest.raises(PreflightError, match=r"deploy with SesIdentity=domain\.example\.com"):
+        check_identity(ses, "hi@domain.example.com")
+    assert check_identity(ses, "hi@domain.example.com", "domain.example.com") == (
+        "domain.example.com"
+    )
+    with pytest.raises(PreflightError, match=r"has not verified nobody@example\.org"):
+        check_identity(ses, "nobody@example.org")
+
+
+@given(st.text(alphabet="aZ09.+-_'@é ()<>,:\"\\", max_size=40))
+def test_the_templates_sender_pattern_is_the_apps_address_rule(text):
+    # CloudFormation refuses the stack for any sender the function itself would refuse.
+    pattern = load_template(ROOT / "infra" / "consumer.yaml")["Parameters"]["WelcomeEmailSender"]
+    accepted = re.fullmatch(pattern["AllowedPattern"], text) is not None
+    assert accepted == is_plain_address(text)

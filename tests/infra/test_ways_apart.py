@@ -61,6 +61,7 @@ def roles(template: dict[str, Any]) -> dict[str, Any]:
 def test_a_one_stack_build_after_chalice_deploy_keeps_its_own_role(tmp_path, moto_endpoint):
     project = project_copy(tmp_path / "project")
     before = build(project)
+    boto3.client("ses", endpoint_url=moto_endpoint).verify_email_identity(EmailAddress=SENDER)
     code = chalice_deploy(
         [
             "deploy",
