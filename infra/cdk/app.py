@@ -3,8 +3,9 @@
 Synthesizes the one stack of infra/cdk/stack.py into ``build/cdk.out`` (or ``$CDK_OUTDIR``,
 which the CDK CLI sets), offline, and checks it with cdk-nag's AwsSolutions rules: a finding
 that infra/cdk/nag.py does not acknowledge fails the synthesis. Context: ``stage`` (the Chalice
-stage, default ``dev``) and ``region`` (default ``$CDK_DEFAULT_REGION``, ``$AWS_DEFAULT_REGION``
-or us-east-1), e.g. ``cdk synth -c stage=prod``.
+stage, default ``dev``), ``region`` (default ``$CDK_DEFAULT_REGION``, ``$AWS_DEFAULT_REGION``
+or us-east-1), e.g. ``cdk synth -c stage=prod``, and ``acknowledge=false`` (acknowledge no
+cdk-nag finding: the tests show that each acknowledgement is still needed).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk  # noqa: E402 - after the path above
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
+from infra.cdk.nag import acknowledge  # noqa: E402
 from infra.cdk.stack import users_stream_stack  # noqa: E402
 
 DEFAULT_OUTDIR = ROOT / "build" / "cdk.out"
@@ -48,8 +50,12 @@ def main() -> int:
     os.environ["AWS_DEFAULT_REGION"] = region
     with tempfile.TemporaryDirectory(prefix="users-stream-cdk.") as work:
         os.chdir(work)  # the construct writes its chalice.out/ into the working directory
-        users_stream_stack(app, stage, region, Path(work))
-        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+        stack = users_stream_stack(app, stage, region, Path(work))
+        if str(app.node.try_get_context("acknowledge")).lower() != "false":
+            acknowledge(stack)
+        # Acknowledged findings are written into each resource's Metadata (cdk_nag), with why.
+        checks = AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True)
+        cdk.Validations.of(app).add_plugins(checks)
         try:
             app.synth()
         except RuntimeError as exc:

@@ -1,13 +1,12 @@
 """cdk-nag's AwsSolutions findings this stack accepts: each one names the rule and says why.
 
-Anything else cdk-nag finds fails the synthesis (infra/cdk/app.py).
+Anything else cdk-nag finds fails the synthesis (infra/cdk/app.py). The list is plain data, so
+the tests (which run without the CDK) read it too.
 """
 
 from __future__ import annotations
 
 from typing import Any
-
-import aws_cdk as cdk
 
 __all__ = ["ACKNOWLEDGED", "acknowledge"]
 
@@ -33,8 +32,8 @@ ACKNOWLEDGED: tuple[tuple[str, str, str], ...] = (
     (
         "AlarmTopic",
         "AwsSolutions-SNS3",
-        "No topic policy grants anyone access: only this stack's CloudWatch alarms publish to "
-        "it, over TLS, and the messages hold alarm names, metrics and thresholds only.",
+        "Only this account may publish (the default topic policy), and its publishers are this "
+        "stack's alarms, over TLS; the messages hold alarm names, metrics and thresholds.",
     ),
     (
         "DefaultRole",
@@ -50,21 +49,14 @@ ACKNOWLEDGED: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def acknowledge(*includes: Any) -> None:
-    """Acknowledge each finding of :data:`ACKNOWLEDGED` on its resource in ``includes``.
+def acknowledge(stack: Any) -> None:
+    """Acknowledge each finding of :data:`ACKNOWLEDGED` on the resource of ``stack`` it names."""
+    import aws_cdk as cdk
 
-    ``includes`` are the CfnInclude of the stack's resources and the ``chalice.cdk.Chalice``
-    construct; each resource is looked up in the one that has it.
-    """
+    # Included resources keep their template's logical ids as construct ids.
+    resources = {
+        node.node.id: node for node in stack.node.find_all() if isinstance(node, cdk.CfnResource)
+    }
     for logical_id, finding, reason in ACKNOWLEDGED:
-        (resource,) = [
-            include.get_resource(logical_id)
-            for include in includes
-            if logical_id in _logical_ids(include)
-        ]
-        cdk.Validations.of(resource).acknowledge(cdk.Acknowledgment(id=finding, reason=reason))
-
-
-def _logical_ids(include: Any) -> set[str]:
-    template = getattr(include, "sam_template", include)
-    return {child.node.id for child in template.node.children}
+        acknowledgment = cdk.Acknowledgment(id=finding, reason=reason)
+        cdk.Validations.of(resources[logical_id]).acknowledge(acknowledgment)

@@ -23,7 +23,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import cloudformation_include
 from chalice.cdk import Chalice
 
-from infra.cdk.nag import acknowledge
 from infra.cfn import load_template
 from infra.chalice_overlay import Split, overrides, split
 from infra.merge import FUNCTION, OVERLAY, TABLE_TEMPLATE, build_merge_template
@@ -118,5 +117,4 @@ def users_stream_stack(app: cdk.App, stage: str, region: str, work: Path) -> cdk
     # get_resource raises if Chalice no longer generates one of them.
     _configure_function(consumer.get_resource(FUNCTION), parts.owned[FUNCTION])
     _replace_role(consumer.get_resource(ROLE), parts.owned[ROLE])
-    acknowledge(rest, consumer)
     return stack
