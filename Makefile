@@ -54,8 +54,8 @@ test: lint typecheck unit  ## every check and every test
 package: setup  ## build the single deployable CloudFormation template into build/
 	bash infra/package.sh build
 
-rehearse: setup  ## deploy both ways on the emulator as documented, check, drive, tear down
-	$(BIN)/python -m devtools.rehearse
+rehearse: setup cdk-setup  ## deploy every way on the emulator as documented, check, drive, tear down
+	$(BIN)/python -m devtools.rehearse --way all
 
 $(CHECKOV_STAMP): requirements-checkov.lock
 	$(call install-venv,$(CHECKOV_VENV),requirements-checkov.lock)
@@ -72,7 +72,12 @@ $(CDK_STAMP): requirements-cdk.lock
 node:  ## the CDK runs on Node.js: say so in one line, and fail, where it is missing
 	@command -v node >/dev/null || { echo "Node.js is missing: the CDK way needs it (node 20+ on PATH)" >&2; exit 1; }
 
-cdk-setup: node $(CDK_STAMP)
+# The CDK CLI (npm aws-cdk, pinned in infra/cdk/package-lock.json) for cdk bootstrap/deploy/destroy.
+CDK_CLI := infra/cdk/node_modules/.package-lock.json
+$(CDK_CLI): infra/cdk/package-lock.json
+	cd infra/cdk && npm ci --no-audit --no-fund --silent
+
+cdk-setup: node $(CDK_STAMP) $(CDK_CLI)
 
 cdk-synth: cdk-setup  ## synthesize the CDK way (infra/cdk/) into build/cdk.out/, offline, cdk-nag clean
 	$(CDK_VENV)/bin/python infra/cdk/app.py
@@ -93,4 +98,4 @@ lock:  ## re-resolve requirements-dev.txt into requirements-dev.lock
 	.venv-lock/bin/python -m pip freeze --exclude pip > requirements-dev.lock && rm -rf .venv-lock
 
 clean:
-	rm -rf $(VENV) .venv-checkov $(CDK_VENV) build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov $(CDK_VENV) infra/cdk/node_modules build .pytest_cache .mypy_cache .ruff_cache
