@@ -60,8 +60,8 @@ def project_copy(destination: Path) -> Path:
             shutil.copytree(source, destination / part, ignore=ignore)
         else:
             shutil.copy2(source, destination / part)
-    # The CDK way's environment and CLI (`make cdk-setup`), shared rather than copied.
-    for tool in (".venv-cdk", "infra/cdk/node_modules"):
+    # The environments and the CDK CLI the documented commands name, shared rather than copied.
+    for tool in (".venv", ".venv-cdk", "infra/cdk/node_modules"):
         if (ROOT / tool).exists():
             (destination / tool).symlink_to(ROOT / tool)
     return destination
@@ -120,12 +120,13 @@ class Way:
         return scratch
 
 
+# docs/deploy.md's teardown of the CDK way, as written there.
 _UNPROTECT_TABLES = (
-    "for output in TableName LedgerTableName; do"
-    f' "$BIN/aws" dynamodb update-table --no-deletion-protection-enabled --output text'
-    ' --query TableDescription.TableName --table-name "$("$BIN/aws" cloudformation'
-    f" describe-stacks --stack-name users-stream-{STAGE} --output text --query"
-    ' "Stacks[0].Outputs[?OutputKey==\'$output\'].OutputValue")" || exit 1; done'
+    "for output in TableName LedgerTableName; do .venv/bin/aws dynamodb update-table"
+    " --no-deletion-protection-enabled --output text --query TableDescription.TableName"
+    ' --table-name "$(.venv/bin/aws cloudformation describe-stacks --stack-name'
+    f" users-stream-{STAGE} --output text --query"
+    ' "Stacks[0].Outputs[?OutputKey==\'$output\'].OutputValue")"; done'
 )
 
 
@@ -169,7 +170,7 @@ WAYS = {
         "CDK (infra/cdk)",
         _cdk("deploy", "--require-approval never", f"--parameters WelcomeEmailSender={SENDER}"),
         # Deletion protection off first, as docs/deploy.md says, then destroy.
-        ["bash", "-c", f"{_UNPROTECT_TABLES} && {_cdk('destroy', '--force')[2]}"],
+        ["bash", "-c", f"{_UNPROTECT_TABLES}\n{_cdk('destroy', '--force')[2]}"],
         f"users-stream-{STAGE}",
         setup=_cdk("bootstrap"),
     ),

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import pytest
 
+from devtools.rehearse import WAYS
 from tests.infra.conftest import ROOT, cdk_synth, rehearse
 
-pytestmark = pytest.mark.slow
 
-
+@pytest.mark.slow
 def test_cdk_way_bootstraps_deploys_works_redeploys_and_destroys(tmp_path):
     assert cdk_synth(ROOT, tmp_path / "cdk.out").returncode == 0  # `make cdk-setup` done
     result, lines = rehearse("--way", "cdk")
@@ -23,3 +23,12 @@ def test_cdk_way_bootstraps_deploys_works_redeploys_and_destroys(tmp_path):
     names = ("setup", "deploy", "read back", "drive", "redeploy", "teardown")
     assert steps == [f"[cdk] {step}" for step in names]
     assert lines[-1] == "rehearsal: passed (cdk)"
+
+
+def test_the_rehearsal_runs_the_cdk_commands_as_docs_deploy_md_shows_them():
+    docs = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    way = WAYS["cdk"]
+    for command in (way.setup, way.deploy, way.delete):
+        assert command[:2] == ["bash", "-c"]
+        for line in command[2].splitlines():
+            assert f"\n{line}\n" in docs
