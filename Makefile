@@ -46,7 +46,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup
+unit: setup node  # the CDK way's tests need Node.js: without it, one line and a failure
 	$(BIN)/python -m pytest
 
 test: lint typecheck unit  ## every check and every test

@@ -118,11 +118,16 @@ CDK_PYTHON = ROOT / ".venv-cdk" / "bin" / "python"
 CDK_APP = Path("infra") / "cdk" / "app.py"
 
 
-def cdk_synth(project: Path, outdir: Path, **context: str) -> subprocess.CompletedProcess[str]:
-    """``python infra/cdk/app.py`` of ``project`` into ``outdir``, with ``context``."""
+def cdk_setup() -> None:
+    """`make cdk-setup`: the CDK environment and CLI; a missing Node.js fails, in one line."""
     if shutil.which("node") is None:
         pytest.fail("Node.js is missing: the CDK way needs it (node 20+ on PATH)", pytrace=False)
     subprocess.run(["make", "-s", "cdk-setup"], cwd=ROOT, check=True, capture_output=True)
+
+
+def cdk_synth(project: Path, outdir: Path, **context: str) -> subprocess.CompletedProcess[str]:
+    """``python infra/cdk/app.py`` of ``project`` into ``outdir``, with ``context``."""
+    cdk_setup()
     return subprocess.run(
         [str(CDK_PYTHON), str(project / CDK_APP)],
         cwd=project,

@@ -11,12 +11,12 @@ from __future__ import annotations
 import pytest
 
 from devtools.rehearse import WAYS
-from tests.infra.conftest import ROOT, cdk_synth, rehearse
+from tests.infra.conftest import ROOT, cdk_setup, rehearse
 
 
 @pytest.mark.slow
-def test_cdk_way_bootstraps_deploys_works_redeploys_and_destroys(tmp_path):
-    assert cdk_synth(ROOT, tmp_path / "cdk.out").returncode == 0  # `make cdk-setup` done
+def test_cdk_way_bootstraps_deploys_works_redeploys_and_destroys():
+    cdk_setup()
     result, lines = rehearse("--way", "cdk")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     steps = [line.split(":", 1)[0] for line in lines if line.startswith("[cdk]")]
