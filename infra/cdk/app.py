@@ -41,8 +41,9 @@ def _region(app: cdk.App) -> str:
 
 
 def main() -> int:
-    """Synthesize; 1 with one line per unacknowledged cdk-nag finding."""
-    outdir = os.environ.get("CDK_OUTDIR") or str(DEFAULT_OUTDIR)
+    """Synthesize; 1 (with one line after CDK's report) if cdk-nag or the synthesis fails."""
+    # Resolved now: the CLI passes it relative to infra/cdk, and the synthesis runs elsewhere.
+    outdir = str(Path(os.environ.get("CDK_OUTDIR") or DEFAULT_OUTDIR).resolve())
     app = cdk.App(outdir=outdir)
     stage = str(app.node.try_get_context("stage") or "dev")
     region = _region(app)
