@@ -9,17 +9,27 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.lock | cksum | cut -d' 
 # checkov pins its own boto3, so it gets a virtual environment of its own.
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cat requirements-checkov.lock | cksum | cut -d' ' -f1)
+# The CDK way (infra/cdk/): aws-cdk-lib, cdk-nag and chalice[cdkv2] are ~500 MB and run on
+# Node.js, so they get a virtual environment of their own too.
+CDK_VENV ?= .venv-cdk
+CDK_STAMP := $(CDK_VENV)/.installed-$(shell cat requirements-cdk.lock | cksum | cut -d' ' -f1)
 export AWS_DEFAULT_REGION ?= us-east-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo run test lint typecheck unit package rehearse bench faults audit lock clean checkov checkov-setup
+.PHONY: setup demo run test lint typecheck unit package rehearse bench faults audit lock clean checkov checkov-setup \
+	cdk-setup cdk-synth node
+
+# $(call install-venv,DIR,LOCK): DIR holds exactly LOCK's pins; the target is the stamp file.
+define install-venv
+	test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+	$(1)/bin/python -m pip install --quiet --disable-pip-version-check 'pip==26.2.1'
+	$(1)/bin/python -m pip install --quiet --disable-pip-version-check -r $(2)
+	rm -f $(1)/.installed-*
+	touch $@
+endef
 
 $(STAMP): requirements-dev.lock
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check 'pip==26.2.1'
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
-	rm -f $(VENV)/.installed-*
-	touch $@
+	$(call install-venv,$(VENV),requirements-dev.lock)
 
 setup: $(STAMP)
 
@@ -36,7 +46,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup
+unit: setup node  # the CDK way's tests need Node.js: without it, one line and a failure
 	$(BIN)/python -m pytest
 
 test: lint typecheck unit  ## every check and every test
@@ -44,21 +54,33 @@ test: lint typecheck unit  ## every check and every test
 package: setup  ## build the single deployable CloudFormation template into build/
 	bash infra/package.sh build
 
-rehearse: setup  ## deploy both ways on the emulator as documented, check, drive, tear down
-	$(BIN)/python -m devtools.rehearse
+rehearse: setup cdk-setup  ## deploy every way on the emulator as documented, check, drive, tear down
+	$(BIN)/python -m devtools.rehearse --way all
 
 $(CHECKOV_STAMP): requirements-checkov.lock
-	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'pip==26.2.1'
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.lock
-	rm -f $(CHECKOV_VENV)/.installed-*
-	touch $@
+	$(call install-venv,$(CHECKOV_VENV),requirements-checkov.lock)
 
 checkov-setup: $(CHECKOV_STAMP)
 
 checkov: package checkov-setup  ## scan the deployable template with checkov (offline)
 	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation \
 		-f build/sam.json -f infra/users-table.yaml
+
+$(CDK_STAMP): requirements-cdk.lock
+	$(call install-venv,$(CDK_VENV),requirements-cdk.lock)
+
+node:  ## the CDK runs on Node.js: say so in one line, and fail, where it is missing
+	@command -v node >/dev/null || { echo "Node.js is missing: the CDK way needs it (node 20+ on PATH)" >&2; exit 1; }
+
+# The CDK CLI (npm aws-cdk, pinned in infra/cdk/package-lock.json) for cdk bootstrap/deploy/destroy.
+CDK_CLI := infra/cdk/node_modules/.package-lock.json
+$(CDK_CLI): infra/cdk/package-lock.json
+	cd infra/cdk && npm ci --no-audit --no-fund --silent
+
+cdk-setup: node $(CDK_STAMP) $(CDK_CLI)
+
+cdk-synth: cdk-setup  ## synthesize the CDK way (infra/cdk/) into build/cdk.out/, offline, cdk-nag clean
+	$(CDK_VENV)/bin/python infra/cdk/app.py
 
 bench: setup  ## benchmarks against boto3 and Powertools; writes docs/benchmarks.md
 	$(BIN)/python -m benchmarks
@@ -76,4 +98,4 @@ lock:  ## re-resolve requirements-dev.txt into requirements-dev.lock
 	.venv-lock/bin/python -m pip freeze --exclude pip > requirements-dev.lock && rm -rf .venv-lock
 
 clean:
-	rm -rf $(VENV) .venv-checkov build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov $(CDK_VENV) infra/cdk/node_modules build .pytest_cache .mypy_cache .ruff_cache

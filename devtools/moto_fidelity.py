@@ -42,7 +42,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["SAM_TRANSFORM", "expand", "install"]
+__all__ = ["SAM_TRANSFORM", "expand", "install", "original"]
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 # The translator asks IAM for managed policies a function names by name; this project's
@@ -85,7 +85,7 @@ def expand(template: Any, region: str = "us-east-1") -> Any:
         raise ValidationError(message=f"Transform {SAM_TRANSFORM} failed with: {exc}") from None
 
 
-def _original(owner: Any, name: str) -> Any:
+def original(owner: Any, name: str) -> Any:
     """``owner.name``, which a patch is about to replace; a moto without it fails loudly."""
     if not hasattr(owner, name):
         raise RuntimeError(f"moto changed: {owner.__name__}.{name} is gone; see {__name__}")
@@ -95,8 +95,8 @@ def _original(owner: Any, name: str) -> Any:
 def _patch_sam_transform() -> None:
     from moto.cloudformation.models import ChangeSet, Stack
 
-    parse: Callable[[str], dict[str, Any]] = _original(Stack, "parse_template")
-    change_set_parse: Callable[[Any], None] = _original(ChangeSet, "_parse_template")
+    parse: Callable[[str], dict[str, Any]] = original(Stack, "parse_template")
+    change_set_parse: Callable[[Any], None] = original(ChangeSet, "_parse_template")
 
     def parse_template(template: str) -> dict[str, Any]:
         expanded: dict[str, Any] = expand(parse(template))
@@ -114,11 +114,11 @@ def _patch_change_sets() -> None:
     from moto.cloudformation.models import ChangeSet, Stack
     from moto.cloudformation.responses import CloudFormationResponse
 
-    create: Callable[[Any], Any] = _original(CloudFormationResponse, "create_change_set")
-    _original(CloudFormationResponse, "_validate_different_update")
-    _original(Stack, "has_parameters")
-    _original(Stack, "_create_output_map")
-    apply: Callable[[Any], None] = _original(ChangeSet, "apply")
+    create: Callable[[Any], Any] = original(CloudFormationResponse, "create_change_set")
+    original(CloudFormationResponse, "_validate_different_update")
+    original(Stack, "has_parameters")
+    original(Stack, "_create_output_map")
+    apply: Callable[[Any], None] = original(ChangeSet, "apply")
 
     def create_change_set_as_aws(self: Any) -> Any:
         self._validate_different_update = lambda *args: None  # UpdateStack's check only
@@ -146,7 +146,7 @@ def _patch_change_sets() -> None:
 def _patch_mapped_functions() -> None:
     from moto.awslambda.models import LambdaBackend
 
-    _original(LambdaBackend, "send_dynamodb_items")
+    original(LambdaBackend, "send_dynamodb_items")
 
     def leave_the_stream_to_the_poller(
         self: LambdaBackend, function_arn: str, items: list[Any], source: str
@@ -160,7 +160,7 @@ def _patch_time_to_live() -> None:
     from moto.dynamodb.models import dynamodb_backends
     from moto.dynamodb.models.table import Table
 
-    create: Callable[..., Table] = _original(Table, "create_from_cloudformation_json").__func__
+    create: Callable[..., Table] = original(Table, "create_from_cloudformation_json").__func__
 
     def create_with_time_to_live(
         cls: type[Table],
@@ -182,7 +182,8 @@ def _patch_time_to_live() -> None:
 
 
 def install() -> None:
-    """Make moto behave as AWS does in the five ways above (once per process)."""
+    """Make moto behave as AWS does in the five ways above, and in those of
+    :mod:`devtools.moto_cdk` (once per process)."""
     with _installed:
         if _done:
             return
@@ -190,4 +191,7 @@ def install() -> None:
         _patch_change_sets()
         _patch_mapped_functions()
         _patch_time_to_live()
+        from devtools.moto_cdk import install_cdk_cli_gaps
+
+        install_cdk_cli_gaps()  # what the CDK CLI needs besides (devtools/moto_cdk.py)
         _done.append(True)

@@ -1,11 +1,14 @@
 """``python -m devtools.rehearse``: deploy both ways on the emulator, as documented, then check.
 
-    python -m devtools.rehearse [--way package|chalice|both]
+    python -m devtools.rehearse [--way package|chalice|cdk|both|all]
 
-For each way, in a copy of the project and against a fresh embedded emulator:
+``both`` (the default) is the two Chalice ways; ``all`` adds the CDK way, which needs
+``make cdk-setup`` first (its environment and the pinned CDK CLI). For each way, in a copy of
+the project and against a fresh embedded emulator:
 
 1. deploy with the documented command (``infra/package.sh deploy``;
-   ``python -m infra.chalice_deploy deploy --stage dev --sender ...``);
+   ``python -m infra.chalice_deploy deploy --stage dev --sender ...``; ``npx cdk deploy``
+   in infra/cdk, after ``npx cdk bootstrap``, which an account needs once);
 2. read back what was created: the function's environment, its event source mapping, its
    role's policies, the tables, the queue and the stack's outputs. Each policy is audited by
    parliament and each ARN checked against the resources that exist (:mod:`infra.iam_check`);
@@ -13,7 +16,8 @@ For each way, in a copy of the project and against a fresh embedded emulator:
    deployed mapping and function**, write a user, change and delete it, and wait for the three
    change lines and the one welcome email;
 4. run the same deploy again with nothing changed: it must exit 0;
-5. tear down with the documented command and list what remains: it must be nothing.
+5. tear down with the documented command and list what remains: it must be nothing (but what
+   ``cdk bootstrap`` made, which stays for every CDK app of the account).
 
 Prints one line per check; after a failed check only the teardown runs. Exits 1 if any failed.
 """
@@ -48,7 +52,9 @@ _PROJECT_PARTS = ("app.py", "requirements.txt", "chalicelib", "infra", "devtools
 
 def project_copy(destination: Path) -> Path:
     """A copy of the project's deployable parts and tools, without bytecode or records."""
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "deployed", "policy-*.json")
+    ignore = shutil.ignore_patterns(
+        "__pycache__", "*.pyc", "deployed", "policy-*.json", "node_modules", "cdk.context.json"
+    )
     destination.mkdir(parents=True)
     for part in _PROJECT_PARTS:
         source = ROOT / part
@@ -56,6 +62,10 @@ def project_copy(destination: Path) -> Path:
             shutil.copytree(source, destination / part, ignore=ignore)
         else:
             shutil.copy2(source, destination / part)
+    # The environments and the CDK CLI the documented commands name, shared rather than copied.
+    for tool in (".venv", ".venv-cdk", "infra/cdk/node_modules"):
+        if (ROOT / tool).exists():
+            (destination / tool).symlink_to(ROOT / tool)
     return destination
 
 
@@ -88,7 +98,11 @@ def _run(command: Sequence[str], cwd: Path, env: dict[str, str]) -> None:
 
 
 class Way:
-    """One deployment way: its documented deploy and teardown commands, and its names."""
+    """One deployment way: its documented deploy and teardown commands, and its names.
+
+    ``setup`` runs once per account before the first deploy (``cdk bootstrap``); what it
+    creates is not the deployment's, and may remain after the teardown.
+    """
 
     def __init__(
         self,
@@ -97,18 +111,37 @@ class Way:
         delete: list[str],
         stack: str,
         env: dict[str, str] | None = None,
+        setup: Sequence[str] = (),
     ) -> None:
         self.name, self.deploy, self.delete, self.stack = name, deploy, delete, stack
         self.env = env or {}  # settings of this way's run, as a user would export them
+        self.setup = list(setup)
 
     def code(self, project: Path, scratch: Path) -> Path:
         """Where the code the function runs lies (the uploaded zip, or the staged project)."""
-        archive = project / "build" / "deployment.zip"
-        if not archive.exists():
+        archives = [project / "build" / "deployment.zip"]
+        archives += sorted((project / "build" / "cdk.out").glob("asset.*.zip"))
+        archive = next((path for path in archives if path.exists()), None)
+        if archive is None:
             return project
         with zipfile.ZipFile(archive) as opened:
             opened.extractall(scratch)
         return scratch
+
+
+# docs/deploy.md's teardown of the CDK way, as written there.
+_UNPROTECT_TABLES = (
+    "for output in TableName LedgerTableName; do .venv/bin/aws dynamodb update-table"
+    " --no-deletion-protection-enabled --output text --query TableDescription.TableName"
+    ' --table-name "$(.venv/bin/aws cloudformation describe-stacks --stack-name'
+    f" users-stream-{STAGE} --output text --query"
+    ' "Stacks[0].Outputs[?OutputKey==\'$output\'].OutputValue")"; done'
+)
+
+
+def _cdk(*arguments: str) -> list[str]:
+    """The CDK CLI as docs/deploy.md runs it: ``npx cdk ...`` in infra/cdk."""
+    return ["bash", "-c", f"cd infra/cdk && npx cdk {' '.join(arguments)}"]
 
 
 WAYS = {
@@ -144,6 +177,14 @@ WAYS = {
         ],
         f"users-stream-{STAGE}-tables",
     ),
+    "cdk": Way(
+        "CDK (infra/cdk)",
+        _cdk("deploy", "--require-approval never", f"--parameters WelcomeEmailSender={SENDER}"),
+        # Deletion protection off first, as docs/deploy.md says, then destroy.
+        ["bash", "-c", f"{_UNPROTECT_TABLES}\n{_cdk('destroy', '--force')[2]}"],
+        f"users-stream-{STAGE}",
+        setup=_cdk("bootstrap"),
+    ),
 }
 
 
@@ -156,10 +197,16 @@ def _steps(way: Way, emulator: Emulator, project: Path) -> Iterator[tuple[str, C
         **way.env,
     }
     state: dict[str, Deployed] = {}
+    baseline: dict[str, list[str]] = {}  # what the account holds before the deployment
+
+    def setup() -> str:
+        _run(way.setup, project, env)
+        baseline.update(leftovers(emulator))
+        return f"{way.setup[-1]} (stays: {', '.join(sorted(baseline))})"
 
     def deploy() -> str:
         _run(way.deploy, project, env)
-        return " ".join(way.deploy[-6:] if way.name == "chalice deploy" else way.deploy)
+        return " ".join(way.deploy[-6:] if way.name == "chalice deploy" else way.deploy[-1:])
 
     def check() -> str:
         state["deployed"] = read_back(emulator, way.stack)
@@ -184,7 +231,11 @@ def _steps(way: Way, emulator: Emulator, project: Path) -> Iterator[tuple[str, C
 
     def teardown() -> str:
         _run(way.delete, project, env)
-        remaining = leftovers(emulator)
+        remaining = {
+            kind: [name for name in names if name not in baseline.get(kind, [])]
+            for kind, names in leftovers(emulator).items()
+        }
+        remaining = {kind: names for kind, names in remaining.items() if names}
         if remaining:
             raise Failed(f"left behind after teardown: {json.dumps(remaining)}")
         return (
@@ -192,6 +243,8 @@ def _steps(way: Way, emulator: Emulator, project: Path) -> Iterator[tuple[str, C
             "log groups, topics, subscriptions, alarms"
         )
 
+    if way.setup:
+        yield "setup", setup
     yield "deploy", deploy
     yield "read back", check
     yield "drive", run_poller
@@ -229,14 +282,18 @@ def parser() -> argparse.ArgumentParser:
     """The command line of ``python -m devtools.rehearse``."""
     built = cli.parser(PROG, __doc__.split("\n\n")[0] if __doc__ else None)
     built.add_argument(
-        "--way", choices=(*WAYS, "both"), default="both", help="which way to rehearse (both)"
+        "--way",
+        choices=(*WAYS, "both", "all"),
+        default="both",
+        help="which way to rehearse (both: package and chalice; all: and cdk)",
     )
     return built
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    names = list(WAYS) if args.way == "both" else [args.way]
+    groups = {"both": ["package", "chalice"], "all": list(WAYS)}
+    names = groups.get(args.way, [args.way])
     failures = sum(rehearse(name) for name in names)
     print(f"rehearsal: {'FAILED' if failures else 'passed'} ({', '.join(names)})")
     return 1 if failures else 0

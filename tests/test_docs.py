@@ -8,7 +8,10 @@ Fenced ``bash`` blocks say how they are run with a marker on the line before the
 - ``<!-- doc-test: serve -->``: run against a live ``make run`` pipeline, its address put where
   the text says ``http://127.0.0.1:8000``;
 - ``<!-- doc-test: offline -->``: run as written in the project, offline;
-- ``<!-- doc-test: dry-run -->``: each command checked without running it (below).
+- ``<!-- doc-test: dry-run -->``: each command checked without running it (below);
+- ``<!-- doc-test: rehearsed -->``: each line is one the deploy rehearsal
+  (``python -m devtools.rehearse``, run by ``make test``) runs, exactly: the CDK way's
+  bootstrap, deploy and teardown, which need the CDK CLI and run there.
 
 Commands quoted inline (in backticks) are dry-run: ``make X`` with ``make -n``; ``python -m M``
 with ``--help``, and every flag it is given must be one its help lists; ``aws SERVICE OP`` against
@@ -39,7 +42,7 @@ from tests.devtools.processes import Running, _env, _json
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-MARKER = re.compile(r"<!-- doc-test: (emulator|serve|offline|dry-run)(?: ([\w-]+))? -->")
+MARKER = re.compile(r"<!-- doc-test: (emulator|serve|offline|dry-run|rehearsed)(?: ([\w-]+))? -->")
 FENCE = re.compile(r"^```bash\n(.*?)^```", re.MULTILINE | re.DOTALL)
 INLINE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
 # Inline code that is a command, by how it starts (after any VAR=value prefixes).
@@ -94,7 +97,7 @@ def test_every_bash_block_says_how_it_is_tested():
 
 def test_the_marker_grammar_is_what_this_module_runs():
     kinds = {b.kind for b in blocks()}
-    assert kinds <= {"emulator", "serve", "offline", "dry-run"}
+    assert kinds <= {"emulator", "serve", "offline", "dry-run", "rehearsed"}
     assert all(b.name for b in blocks() if b.kind == "emulator")
 
 
@@ -227,6 +230,24 @@ def test_inline_command_runs_as_written(where, command):
     assert (where, dry_run(command)) == (where, None)
 
 
+def _rehearsed_lines() -> set[str]:
+    from devtools.rehearse import WAYS
+
+    lines: set[str] = set()
+    for way in WAYS.values():
+        for command in (way.setup, way.deploy, way.delete):
+            if command[:2] == ["bash", "-c"]:
+                lines.update(line.strip() for line in command[2].splitlines())
+    return lines
+
+
+@pytest.mark.parametrize(
+    "block", [b for b in blocks() if b.kind == "rehearsed"], ids=lambda b: b.where()
+)
+def test_rehearsed_block_is_what_the_rehearsal_runs(block):
+    assert [line for line in _lines(block.text) if line not in _rehearsed_lines()] == []
+
+
 @pytest.mark.parametrize(
     "block", [b for b in blocks() if b.kind == "dry-run"], ids=lambda b: b.where()
 )
@@ -238,9 +259,7 @@ def test_dry_run_block(block):
 
 
 def _project(tmp_path: Path) -> Path:
-    project = project_copy(tmp_path / "project")
-    (project / ".venv").symlink_to(BIN.parent)
-    return project
+    return project_copy(tmp_path / "project")  # with .venv, as the docs' commands name it
 
 
 def _scenario(name: str) -> str:

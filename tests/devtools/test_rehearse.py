@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import uuid
 
@@ -10,7 +9,7 @@ import pytest
 
 from devtools.emulator import Emulator
 from devtools.rehearsal_checks import Failed, poller_command, read_back
-from tests.infra.conftest import ROOT
+from tests.infra.conftest import rehearse
 
 pytestmark = pytest.mark.filterwarnings(r"ignore:Tried to parse AWS\S+:UserWarning")
 
@@ -36,16 +35,7 @@ MAPPING = {
 
 @pytest.mark.slow
 def test_both_ways_deploy_work_redeploy_and_tear_down_to_nothing():
-    result = subprocess.run(
-        [sys.executable, "-m", "devtools.rehearse"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith(("[", "rehearsal"))]
-    print("\n".join(lines))
+    result, lines = rehearse()
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     for way in ("package", "chalice"):
         steps = [line.split(":", 1)[0] for line in lines if line.startswith(f"[{way}]")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -108,11 +109,119 @@ def transformed(packaged: Packaged) -> dict[str, Any]:
     uploaded = packaged.template()
     # `aws cloudformation package` replaces the local CodeUri with the uploaded S3 object.
     uploaded["Resources"]["HandleUserChanges"]["Properties"]["CodeUri"] = "s3://bucket/code.zip"
+    expanded = sam_transform(uploaded)
+    packaged.transformed_path.write_text(json.dumps(expanded, indent=1))
+    return expanded
+
+
+CDK_PYTHON = ROOT / ".venv-cdk" / "bin" / "python"
+CDK_APP = Path("infra") / "cdk" / "app.py"
+
+
+def cdk_setup() -> None:
+    """`make cdk-setup`: the CDK environment and CLI; a missing Node.js fails, in one line."""
+    if shutil.which("node") is None:
+        pytest.fail("Node.js is missing: the CDK way needs it (node 20+ on PATH)", pytrace=False)
+    subprocess.run(["make", "-s", "cdk-setup"], cwd=ROOT, check=True, capture_output=True)
+
+
+def cdk_synth(project: Path, outdir: Path, **context: str) -> subprocess.CompletedProcess[str]:
+    """``python infra/cdk/app.py`` of ``project`` into ``outdir``, with ``context``."""
+    cdk_setup()
+    return subprocess.run(
+        [str(CDK_PYTHON), str(project / CDK_APP)],
+        cwd=project,
+        env={**os.environ, "CDK_OUTDIR": str(outdir), "CDK_CONTEXT_JSON": json.dumps(context)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+@dataclass(frozen=True)
+class Synthesized:
+    """What the CDK app left in its cloud assembly directory."""
+
+    directory: Path
+    stage: str = "dev"
+
+    @property
+    def template_path(self) -> Path:
+        return self.directory / f"{self.stage}.template.json"
+
+    def template(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.template_path.read_text(encoding="utf-8"))
+        return loaded
+
+    def assets(self) -> dict[str, Any]:
+        manifest = self.directory / f"{self.stage}.assets.json"
+        loaded: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))["files"]
+        return loaded
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    """The CDK way, synthesized once by its own environment (`make cdk-setup`)."""
+    directory = tmp_path_factory.mktemp("cdk") / "cdk.out"
+    result = cdk_synth(ROOT, directory)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return Synthesized(directory)
+
+
+def sam_transform(template: dict[str, Any]) -> dict[str, Any]:
+    """``template`` after the SAM transform, as CloudFormation would expand it (offline)."""
     translator = Translator(
         managed_policy_map=MANAGED_POLICIES,
         sam_parser=Parser(),
         boto_session=boto3.Session(region_name="us-east-1"),
     )
-    expanded: dict[str, Any] = translator.translate(uploaded, parameter_values={})
-    packaged.transformed_path.write_text(json.dumps(expanded, indent=1))
+    expanded: dict[str, Any] = translator.translate(template, parameter_values={})
     return expanded
+
+
+@pytest.fixture(scope="session")
+def checkov() -> Path:
+    """checkov from its own virtual environment, built once by `make checkov-setup`."""
+    subprocess.run(["make", "-s", "checkov-setup"], cwd=ROOT, check=True, capture_output=True)
+    return ROOT / ".venv-checkov" / "bin" / "checkov"
+
+
+def checkov_report(checkov: Path, *files: Path) -> tuple[int, dict[str, Any]]:
+    """checkov's exit code and JSON report on CloudFormation ``files``, offline."""
+    command = [str(checkov), "--framework", "cloudformation", "--skip-download", "-o", "json"]
+    for path in files:
+        command += ["-f", str(path)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    report: dict[str, Any] = json.loads(result.stdout)
+    return result.returncode, report
+
+
+def assert_checkov_clean(checkov: Path, *files: Path) -> None:
+    """checkov fails nothing in ``files``, parses them all, and every skip says why."""
+    code, report = checkov_report(checkov, *files)
+    failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+    assert failed == []
+    assert report["summary"]["parsing_errors"] == 0
+    assert report["summary"]["passed"] > 0
+    unjustified = [
+        (c["check_id"], c["resource"])
+        for c in report["results"]["skipped_checks"]
+        if len(c["check_result"].get("suppress_comment", "").split()) < 8
+    ]
+    assert unjustified == []
+    assert code == 0
+
+
+def rehearse(*arguments: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """``python -m devtools.rehearse ARGUMENTS``: the run, and its step and summary lines."""
+    result = subprocess.run(
+        [sys.executable, "-m", "devtools.rehearse", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith(("[", "rehearsal"))]
+    print("\n".join(lines))
+    return result, lines

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
 import uuid
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
-from tests.infra.conftest import ROOT, Packaged
+from tests.infra.conftest import ROOT, Packaged, assert_checkov_clean
 
 STREAM_RETENTION_SECONDS = 24 * 3600
 
@@ -165,40 +163,5 @@ def test_transformed_stack_creates_in_cloudformation_with_everything_wired(
     assert [sid for sid, resource in resources.items() if resource == "*"] == ["ListStreams"]
 
 
-@pytest.fixture(scope="module")
-def checkov() -> Path:
-    """checkov from its own virtual environment, built once by `make checkov-setup`."""
-    subprocess.run(["make", "-s", "checkov-setup"], cwd=ROOT, check=True, capture_output=True)
-    return ROOT / ".venv-checkov" / "bin" / "checkov"
-
-
 def test_checkov_fails_nothing_and_every_skip_is_justified(checkov, packaged, transformed):
-    result = subprocess.run(
-        [
-            str(checkov),
-            "--framework",
-            "cloudformation",
-            "--skip-download",
-            "--output",
-            "json",
-            "-f",
-            str(packaged.template_path),
-            "-f",
-            str(packaged.transformed_path),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    report = json.loads(result.stdout)
-    failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
-    assert failed == []
-    assert report["summary"]["parsing_errors"] == 0
-    assert report["summary"]["passed"] > 0
-    unjustified = [
-        (c["check_id"], c["resource"])
-        for c in report["results"]["skipped_checks"]
-        if len(c["check_result"].get("suppress_comment", "").split()) < 8
-    ]
-    assert unjustified == []
-    assert result.returncode == 0
+    assert_checkov_clean(checkov, packaged.template_path, packaged.transformed_path)
