@@ -114,7 +114,9 @@ class Resolver:
         if function == "Fn::Sub":
             text, variables = (argument, {}) if isinstance(argument, str) else argument
             values = {name: str(self.resolve(value)) for name, value in variables.items()}
-            return _SUB_VARIABLE.sub(lambda m: values.get(m[1]) or self._name(m[1]), text)
+            return _SUB_VARIABLE.sub(
+                lambda m: values[m[1]] if m[1] in values else self._name(m[1]), text
+            )
         raise ValueError(f"unsupported intrinsic function {function}")
 
     def _name(self, name: str) -> str:

@@ -158,10 +158,7 @@ def _stack_request(target: Target, given: Mapping[str, str], *, update: bool) ->
         "TemplateBody": template,
         "Parameters": parameters,
         # The stack's tags reach every resource of it that takes tags.
-        "Tags": [
-            {"Key": "project", "Value": "users-stream"},
-            {"Key": "stage", "Value": target.stage},
-        ],
+        "Tags": [{"Key": key, "Value": value} for key, value in tags(target).items()],
     }
 
 
@@ -238,9 +235,14 @@ def configure_stage(
     )
 
 
+def tags(target: Target) -> dict[str, str]:
+    """The tags every resource of the deployment carries (as the stack's, infra/*.yaml)."""
+    return {"project": "users-stream", "stage": target.stage}
+
+
 def ensure_log_group(logs: Any, target: Target, retention_days: int) -> None:
     try:
-        logs.create_log_group(logGroupName=target.log_group)
+        logs.create_log_group(logGroupName=target.log_group, tags=tags(target))
     except Exception as exc:
         if _error_code(exc) != "ResourceAlreadyExistsException":
             raise
@@ -269,6 +271,21 @@ def _wait(
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         sleep(2)
+
+
+def tag_chalice_resources(iam: Any, lambda_client: Any, target: Target) -> None:
+    """Tag what Chalice created but does not tag itself: the role and the mapping (the
+    function gets its tags from .chalice/config.json)."""
+    role = target.deployed("iam_role")
+    if role is not None:
+        role_name = str(role["role_arn"]).rsplit("/", 1)[1]
+        iam.tag_role(
+            RoleName=role_name, Tags=[{"Key": k, "Value": v} for k, v in tags(target).items()]
+        )
+    mapping = target.deployed("dynamodb_event")
+    if mapping is not None:
+        described = lambda_client.get_event_source_mapping(UUID=mapping["event_uuid"])
+        lambda_client.tag_resource(Resource=described["EventSourceMappingArn"], Tags=tags(target))
 
 
 def configure_mapping(
@@ -382,6 +399,7 @@ def deploy(args: argparse.Namespace, clients: Callable[[str], Any], env: Mapping
     lambda_client = clients("lambda")
     drop_stale_mapping(lambda_client, target, outputs["StreamArn"])
     _chalice(target, "deploy", env=env)
+    tag_chalice_resources(clients("iam"), lambda_client, target)
     if args.chalice_only:
         _say(f"{REPORT_FLAG} stays false: whole batches are retried until their records expire")
         return 0

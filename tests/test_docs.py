@@ -44,10 +44,11 @@ BIN = Path(sys.executable).parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 MARKER = re.compile(r"<!-- doc-test: (emulator|serve|offline|dry-run|rehearsed)(?: ([\w-]+))? -->")
 FENCE = re.compile(r"^```bash\n(.*?)^```", re.MULTILINE | re.DOTALL)
-INLINE = re.compile(r"(?<!`)`([^`\n]+)`(?!`)")
+INLINE = re.compile(r"(?<!`)`([^`]+)`(?!`)")  # may wrap across a line of the source
 # Inline code that is a command, by how it starts (after any VAR=value prefixes).
 COMMAND_START = re.compile(
-    r"^(?:[A-Z_]+=\S+ )*(make |python -m |\.venv/bin/|aws |infra/package\.sh|bash infra/)"
+    r"^(?:[A-Z_]+=\S+ )*"
+    r"(make |python -m |\.venv/bin/|aws |infra/package\.sh|bash infra/|bandit |pip-audit )"
 )
 DOCUMENTED_ENDPOINT = "http://127.0.0.1:8000"  # what the docs say `make run` listens on
 AWS_GLOBAL_OPTIONS = {"--endpoint-url", "--region", "--query", "--output", "--profile"}
@@ -83,7 +84,7 @@ def inline_commands() -> list[tuple[str, str]]:
     for document in DOCUMENTS:
         text = FENCE.sub(lambda m: "\n" * m[0].count("\n"), document.read_text(encoding="utf-8"))
         for match in INLINE.finditer(text):
-            span = match[1].strip()
+            span = " ".join(match[1].split())
             if COMMAND_START.match(span) and not span.endswith(("/", "...")):
                 line = text.count("\n", 0, match.start()) + 1
                 found.append((f"{document.relative_to(ROOT)}:{line}", span))
@@ -105,6 +106,8 @@ def test_the_marker_grammar_is_what_this_module_runs():
 
 
 PLACEHOLDER = re.compile(r"<[^<>\n]+>")  # <OnFailureQueueUrl output>, <the stack's StreamArn>
+# Tools from requirements-dev.txt quoted in the docs, checked against their own --help.
+VENV_TOOLS = frozenset({"bandit", "pip-audit", "chalice", "ruff", "mypy", "cfn-lint"})
 # Modules whose command line is not yet built by a module-level parser(): checked by --help.
 WITHOUT_PARSER = frozenset({"devtools.faults"})
 
@@ -143,6 +146,8 @@ def dry_run(command: str) -> str | None:
         action = words[1] if program == "infra/package.sh" else words[2]
         usage = (ROOT / "infra" / "package.sh").read_text(encoding="utf-8")
         return None if f"    {action})" in usage else f"infra/package.sh has no {action}"
+    if program in VENV_TOOLS:
+        return _tool_by_help(program, words[1:])
     return f"no dry run for {program}"
 
 
@@ -171,6 +176,13 @@ def _python_module(module: str, arguments: list[str]) -> str | None:
     except Exception as exc:  # a parser that raises its own usage error (devtools.cli)
         return f"python -m {module} refuses it: {exc}"
     return None
+
+
+def _tool_by_help(program: str, arguments: list[str]) -> str | None:
+    result = subprocess.run([str(BIN / program), "--help"], capture_output=True, text=True)
+    flags = [a.split("=", 1)[0] for a in arguments if a.startswith("-")]
+    unknown = [flag for flag in flags if not re.search(rf"{re.escape(flag)}\b", result.stdout)]
+    return f"{program} has no {unknown}" if result.returncode or unknown else None
 
 
 def _by_help(module: str, arguments: list[str]) -> str | None:

@@ -67,3 +67,8 @@ def test_unknown_names_and_functions_are_errors():
         RESOLVER.resolve({"Ref": "Missing"})
     with pytest.raises(ValueError, match="Fn::Join"):
         RESOLVER.resolve({"Fn::Join": ["", ["a"]]})
+
+
+def test_sub_keeps_a_variable_whose_value_is_empty():
+    resolver = Resolver({"Empty": ""}, {})
+    assert resolver.resolve({"Fn::Sub": ["a${X}b", {"X": {"Ref": "Empty"}}]}) == "ab"

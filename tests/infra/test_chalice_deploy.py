@@ -198,6 +198,21 @@ def test_redeploy_onto_a_new_stream_recreates_the_mapping(deployed, project, mot
     assert after["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
+def test_what_chalice_deploy_creates_carries_the_project_and_stage_tags(deployed, moto_endpoint):
+    target = deployed["target"]
+    wanted = {"project": "users-stream", "stage": STAGE}
+    lam = boto3.client("lambda", endpoint_url=moto_endpoint)
+    function = lam.get_function_configuration(FunctionName=target.function_name)
+    assert wanted.items() <= lam.list_tags(Resource=function["FunctionArn"])["Tags"].items()
+    (mapping,) = mappings(moto_endpoint, target.function_name)
+    assert lam.list_tags(Resource=mapping["EventSourceMappingArn"])["Tags"] == wanted
+    iam = boto3.client("iam", endpoint_url=moto_endpoint)
+    role = function["Role"].rsplit("/", 1)[1]
+    assert {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=role)["Tags"]} == wanted
+    logs = boto3.client("logs", endpoint_url=moto_endpoint)
+    assert logs.list_tags_log_group(logGroupName=target.log_group)["tags"] == wanted
+
+
 def test_delete_needs_confirmation_then_removes_function_and_stack(
     deployed, project, moto_endpoint
 ):
