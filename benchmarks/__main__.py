@@ -131,7 +131,7 @@ images, the changed attribute names, the same redaction, one JSON line with the 
 and the same JSON conventions, addresses masked). Both log at INFO to a stdlib
 `StreamHandler` on `os.devnull`: Powertools' equivalent through `logger.info`; users-stream
 writes each line to its logger's own handler directly, without a `LogRecord`, as it does
-whenever nothing else is set up on that logger (`ChangeLog._emit`). The batch is {records:,} records
+whenever nothing else is set up on that logger (`LineSink.write`). The batch is {records:,} records
 ({_mix(batch)}; {batch.payload_bytes:,} bytes); best of {plan.rounds} interleaved rounds:
 users-stream {_ms(ours)}, Powertools {_ms(theirs)} (medians {_ms(timings["users-stream"].median)}
 and {_ms(timings["Powertools"].median)}).

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chalicelib.clients import error_code
 from infra.cfn import load_template
 from infra.key_schema import SETTING as KEY_SETTING
 from infra.key_schema import users_table_key
@@ -132,11 +133,6 @@ def _say(message: str) -> None:
     print(f"[chalice-deploy] {message}", flush=True)
 
 
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", {})
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
-
-
 def deploy_table_stack(
     cloudformation: Any, target: Target, parameters: Mapping[str, str]
 ) -> dict[str, str]:
@@ -157,7 +153,7 @@ def deploy_table_stack(
     try:
         cloudformation.describe_stacks(StackName=target.stack_name)
     except Exception as exc:
-        if _error_code(exc) != "ValidationError":
+        if error_code(exc) != "ValidationError":
             raise
         _say(f"creating stack {target.stack_name}")
         cloudformation.create_stack(**request)
@@ -216,7 +212,7 @@ def ensure_log_group(logs: Any, target: Target, retention_days: int) -> None:
     try:
         logs.create_log_group(logGroupName=target.log_group)
     except Exception as exc:
-        if _error_code(exc) != "ResourceAlreadyExistsException":
+        if error_code(exc) != "ResourceAlreadyExistsException":
             raise
     logs.put_retention_policy(logGroupName=target.log_group, retentionInDays=retention_days)
 
@@ -230,7 +226,7 @@ def drop_stale_mapping(lambda_client: Any, target: Target, stream_arn: str) -> b
     try:
         lambda_client.delete_event_source_mapping(UUID=previous["event_uuid"])
     except Exception as exc:
-        if _error_code(exc) != "ResourceNotFoundException":
+        if error_code(exc) != "ResourceNotFoundException":
             raise
     return True
 
@@ -377,7 +373,7 @@ def delete(args: argparse.Namespace, clients: Callable[[str], Any], env: Mapping
     try:
         logs.delete_log_group(logGroupName=target.log_group)
     except Exception as exc:
-        if _error_code(exc) != "ResourceNotFoundException":
+        if error_code(exc) != "ResourceNotFoundException":
             raise
     cloudformation, dynamodb = clients("cloudformation"), clients("dynamodb")
     stack = cloudformation.describe_stacks(StackName=target.stack_name)["Stacks"][0]
