@@ -70,8 +70,6 @@ class DynamoDBLedger:
         lease_seconds: int = LEASE_SECONDS,
         retention_seconds: int = RETENTION_SECONDS,
         clock: Callable[[], float] = time.time,
-        mark_attempts: int = 3,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.table_name = table_name
         # A LazyClient unless given: made on the first call, reused after.
@@ -79,8 +77,6 @@ class DynamoDBLedger:
         self.lease_seconds = lease_seconds
         self.retention_seconds = retention_seconds
         self._clock = clock
-        self._mark_attempts = mark_attempts
-        self._sleep = sleep
 
     def once(self, key: str, action: Callable[[], str]) -> str | None:
         key = storage_key(key)
@@ -160,32 +156,31 @@ class DynamoDBLedger:
             )
 
     def _mark_done(self, key: str, token: str, result: str) -> bool:
-        """Whether the done mark was written (or our claim was already taken over)."""
-        for attempt in range(self._mark_attempts):
-            try:
-                self._call(
-                    "update_item",
-                    Key={KEY_ATTRIBUTE: {"S": key}},
-                    UpdateExpression="SET #state = :done, #result = :result REMOVE lease_until",
-                    ConditionExpression="#owner = :token",
-                    ExpressionAttributeNames={
-                        "#state": "state",
-                        "#owner": "owner",
-                        "#result": "result",
-                    },
-                    ExpressionAttributeValues={
-                        ":done": {"S": DONE},
-                        ":result": {"S": result},
-                        ":token": {"S": token},
-                    },
-                )
-                return True
-            except TransientError:
-                if attempt + 1 < self._mark_attempts:
-                    self._sleep(0.05 * 2**attempt)
-            except Exception:  # our lease expired and another owner took over
-                return True
-        # The side effect happened; failing the record now would only make a retry repeat it.
-        # The claim's lease will run out: this is the documented duplicate window, which the
-        # caller is told about (Unmarked) so that it can say so.
-        return False
+        """Whether the done mark was written (or our claim was already taken over).
+
+        Retried by botocore (standard mode, chalicelib.clients), as every call here is."""
+        try:
+            self._call(
+                "update_item",
+                Key={KEY_ATTRIBUTE: {"S": key}},
+                UpdateExpression="SET #state = :done, #result = :result REMOVE lease_until",
+                ConditionExpression="#owner = :token",
+                ExpressionAttributeNames={
+                    "#state": "state",
+                    "#owner": "owner",
+                    "#result": "result",
+                },
+                ExpressionAttributeValues={
+                    ":done": {"S": DONE},
+                    ":result": {"S": result},
+                    ":token": {"S": token},
+                },
+            )
+        except TransientError:
+            # The side effect happened; failing the record now would only make a retry repeat
+            # it. The claim's lease will run out: this is the documented duplicate window,
+            # which the caller is told about (Unmarked) so that it can say so.
+            return False
+        except Exception:  # our lease expired and another owner took over
+            return True
+        return True
