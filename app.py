@@ -10,7 +10,7 @@ import sys
 
 from chalice.app import Chalice, DynamoDBEvent
 
-from chalicelib.batch import BatchResponse
+from chalicelib.contract import BatchResponse
 from chalicelib.service import UsersStream
 from chalicelib.settings import StreamSettings, refuse_placeholder_deploy
 
@@ -33,5 +33,5 @@ users_stream = UsersStream()
     maximum_batching_window_in_seconds=stream.batching_window,
 )
 def handle_user_changes(event: DynamoDBEvent) -> BatchResponse:
-    """Log every change and welcome every new user; see ``chalicelib.batch`` for the contract."""
+    """Log every change and welcome every new user; see ``chalicelib.contract`` for the contract."""
     return users_stream.handle(event.to_dict())

@@ -12,6 +12,13 @@
   and U+2029), email addresses masked, written by a stdlib logger at INFO.
 
 Both write their log lines to ``os.devnull`` through a ``logging.StreamHandler``.
+
+The second workload (:mod:`benchmarks.users_table`) has new users: both then check and compose
+each welcome email (the app's own ``compose_welcome``, the one text there is), hand it to the
+same :class:`InstantSender` and write the same ``welcome_email_sent`` or
+``welcome_email_rejected`` line. The app sends one email at a time there
+(``EMAIL_CONCURRENCY=1``): with a sender that answers at once, threads could only add their
+own cost; with SES's real latency they are what figure 4 measures.
 """
 
 from __future__ import annotations
@@ -49,12 +56,21 @@ class RefusingSender:
         raise AssertionError("the handler benchmark must not send email")
 
 
+class InstantSender:
+    """An EmailSender that answers at once: the handler's own work is what is timed."""
+
+    def send(self, message: EmailMessage) -> str:
+        return "0000000000000000-instant"
+
+
 def devnull() -> TextIO:
     return open(os.devnull, "w", encoding="utf-8")  # closed by the runner
 
 
-def users_stream_handler(event: dict[str, Any], log_stream: TextIO) -> Handler:
-    service = UsersStream(environ=HANDLER_ENVIRON, sender=RefusingSender(), log_stream=log_stream)
+def users_stream_handler(event: dict[str, Any], log_stream: TextIO, sender: Any = None) -> Handler:
+    environ = HANDLER_ENVIRON if sender is None else {**HANDLER_ENVIRON, "EMAIL_CONCURRENCY": "1"}
+    sender = RefusingSender() if sender is None else sender
+    service = UsersStream(environ=environ, sender=sender, log_stream=log_stream)
 
     def run() -> None:
         response = service.handle(event)
@@ -104,7 +120,21 @@ def _changed(name: str, old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     )
 
 
-def powertools_handler(event: dict[str, Any], log_stream: TextIO) -> Handler:
+def _welcome(record: Any, new: dict[str, Any], sender: Any) -> dict[str, Any] | None:
+    """The welcome email of a new user, as the app does it: its log entry, or None."""
+    from chalicelib.errors import PermanentEmailError
+    from chalicelib.welcome import compose_welcome, user_email
+
+    if user_email(new) is None:
+        return {"message": "welcome_email_skipped", "reason": "no_email"}
+    try:
+        message = compose_welcome(new, HANDLER_ENVIRON["WELCOME_EMAIL_SENDER"])
+    except PermanentEmailError as exc:
+        return {"level": "ERROR", "message": "welcome_email_rejected", "reason": str(exc)}
+    return {"message": "welcome_email_sent", "message_id": sender.send(message)}
+
+
+def powertools_handler(event: dict[str, Any], log_stream: TextIO, sender: Any = None) -> Handler:
     from aws_lambda_powertools.utilities.batch import (
         BatchProcessor,
         EventType,
@@ -141,11 +171,14 @@ def powertools_handler(event: dict[str, Any], log_stream: TextIO) -> Handler:
             "old_image": _redact(old) if old else None,
             "new_image": _redact(new) if new else None,
         }
-        line = json.dumps(entry, default=_json_default, separators=(",", ":"), ensure_ascii=False)
-        for line_break, escaped in _LINE_BREAKS:
-            if line_break in line:
-                line = line.replace(line_break, escaped)
-        logger.info(_EMAIL.sub("<email>", line) if "@" in line else line)
+        _log(logger, entry)
+        if name == "INSERT" and sender is not None and new:
+            welcome = _welcome(record, new, sender)
+            if welcome is not None:
+                level = welcome.pop("level", "INFO")
+                extra = {"level": level, "message": welcome.pop("message")}
+                extra.update(sequence_number=body.sequence_number, event_id=record.event_id)
+                _log(logger, {**extra, "keys": _redact(keys), **welcome}, level)
 
     def run() -> None:
         response = process_partial_response(
@@ -156,7 +189,15 @@ def powertools_handler(event: dict[str, Any], log_stream: TextIO) -> Handler:
     return run
 
 
-CONTENDERS: dict[str, Callable[[dict[str, Any], TextIO], Handler]] = {
+def _log(logger: logging.Logger, entry: dict[str, Any], level: str = "INFO") -> None:
+    line = json.dumps(entry, default=_json_default, separators=(",", ":"), ensure_ascii=False)
+    for line_break, escaped in _LINE_BREAKS:
+        if line_break in line:
+            line = line.replace(line_break, escaped)
+    logger.log(logging.getLevelName(level), _EMAIL.sub("<email>", line) if "@" in line else line)
+
+
+CONTENDERS: dict[str, Callable[..., Handler]] = {
     "users-stream": users_stream_handler,
     "Powertools": powertools_handler,
 }

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -31,10 +31,12 @@ __all__ = [
     "MAX_PAYLOAD_BYTES",
     "NO_INSERT_MIX",
     "Workload",
+    "filled",
     "make_user",
     "max_batch",
     "payload_bytes",
     "sized_batch",
+    "stream_records",
 ]
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's invocation payload limit: 6,291,456 bytes
@@ -122,22 +124,30 @@ def _modified(rng: random.Random, user: dict[str, Any]) -> dict[str, Any]:
     return new
 
 
-def _records(seed: int, mix: Mapping[str, float]) -> Iterator[dict[str, Any]]:
-    """An endless, deterministic stream of records in the given INSERT/MODIFY/REMOVE mix."""
+User = Callable[[random.Random, int], dict[str, Any]]
+Update = Callable[[random.Random, dict[str, Any]], dict[str, Any]]
+
+
+def stream_records(
+    seed: int, mix: Mapping[str, float], user: User | None = None, update: Update | None = None
+) -> Iterator[dict[str, Any]]:
+    """An endless, deterministic stream of records in the given INSERT/MODIFY/REMOVE mix, of
+    items made by ``user`` (:func:`make_user`) and changed by ``update`` (a typical login)."""
     rng = random.Random(seed)
     stream = FakeStream()
     names, weights = list(mix), list(mix.values())
+    make, change = user or make_user, update or _modified
     number = 0
     while True:
         number += 1
-        user = make_user(rng, number)
+        item = make(rng, number)
         kind = rng.choices(names, weights)[0]
         if kind == "INSERT":
-            record = stream.insert(user)
+            record = stream.insert(item)
         elif kind == "MODIFY":
-            record = stream.modify(user, _modified(rng, user))
+            record = stream.modify(item, change(rng, item))
         else:
-            record = stream.remove(user)
+            record = stream.remove(item)
         record["eventID"] = f"{rng.getrandbits(128):032x}"  # FakeStream's uuid4 is not seeded
         body = record["dynamodb"]
         for image in ("Keys", "NewImage", "OldImage"):
@@ -186,7 +196,7 @@ def sized_batch(
     records: int, *, seed: int = DEFAULT_SEED, mix: Mapping[str, float] = DEFAULT_MIX
 ) -> Workload:
     """An event of exactly ``records`` records."""
-    source = _records(seed, mix)
+    source = stream_records(seed, mix)
     return _delivered(FakeStream.event(next(source) for _ in range(records)))
 
 
@@ -197,10 +207,15 @@ def max_batch(
     limit: int = MAX_PAYLOAD_BYTES,
 ) -> Workload:
     """The largest event whose JSON fits in ``limit`` bytes (Lambda's 6 MB by default)."""
+    return filled(stream_records(seed, mix), limit)
+
+
+def filled(source: Iterable[dict[str, Any]], limit: int = MAX_PAYLOAD_BYTES) -> Workload:
+    """The largest event of ``source``'s first records whose JSON fits in ``limit`` bytes."""
     envelope = payload_bytes({"Records": []})  # '{"Records":[]}'
     total = envelope
     chosen: list[dict[str, Any]] = []
-    for record in _records(seed, mix):
+    for record in source:
         size = payload_bytes(record) + (1 if chosen else 0)  # the comma between records
         if total + size > limit:
             break

@@ -1,22 +1,22 @@
-"""One structured JSON log line per change (and for each reaction), personal data redacted."""
+"""The log lines of users-stream, as values: one structured JSON line per change (and one for
+each thing a reaction did), personal data redacted. Pure: writing them is the runner's job
+(:mod:`chalicelib.sink`)."""
 
 from __future__ import annotations
 
 import logging
-import sys
 from base64 import b64encode
 from collections.abc import Callable, Mapping
 from decimal import Decimal
-from functools import partial
-from typing import Any, TextIO
+from typing import Any
 
-from chalicelib.logline import DOUBLE_EXACT, encodable, json_default, json_number, render
+from chalicelib.logline import DOUBLE_EXACT, json_default, json_number, render
 from chalicelib.records import Change
 from chalicelib.redaction import REDACTED, Redactor, scrub_text
+from chalicelib.result import Line
 
-__all__ = ["ChangeLog", "json_default", "make_logger"]
+__all__ = ["ChangeLog", "json_default"]
 
-LOGGER_NAME = "users_stream"
 _DOUBLE_EXACT, _MINUS_DOUBLE_EXACT = DOUBLE_EXACT, -DOUBLE_EXACT
 _json_number = json_number
 
@@ -90,100 +90,18 @@ def _plain(value: Any, hidden: Mapping[str, bool], decide: Decide) -> Any:
     return value  # str, bool, None; anything unusual is left to json_default, as before
 
 
-class _LineHandler(logging.StreamHandler[TextIO]):
-    """Writes each record's message as a bare line (no prefix): the app's own handler."""
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        super().__init__(stream)
-        self.setFormatter(logging.Formatter("%(message)s"))
-        self._strict: tuple[object, bool] = (None, False)
-
-    def _refuses_unencodable(self, stream: TextIO) -> bool:
-        """Whether ``stream`` encodes to UTF-8 and raises on what it cannot encode (as Lambda's
-        standard output does): then a line is written as it is, and escaped only if refused.
-        Other streams (a StringIO, ``surrogateescape``) get every line checked first."""
-        known, strict = self._strict
-        if known is not stream:
-            encoding = str(getattr(stream, "encoding", None) or "").lower().replace("-", "")
-            strict = encoding == "utf8" and getattr(stream, "errors", None) == "strict"
-            self._strict = (stream, strict)
-        return strict
-
-    def write_line(self, line: str, level: int) -> None:
-        """What :meth:`emit` writes for a record whose message is ``line``, without the record
-        (see :meth:`ChangeLog._emit`). A line never fails for a character that cannot be
-        encoded: it is written with that character escaped (:func:`encodable`)."""
-        with self.lock:  # type: ignore[union-attr]  # always set by Handler.__init__
-            try:
-                stream = self._current_stream()
-                if self._refuses_unencodable(stream):
-                    try:
-                        stream.write(line + self.terminator)
-                    except UnicodeEncodeError:  # raised before anything is written
-                        stream.write(encodable(line) + self.terminator)
-                else:
-                    stream.write(encodable(line) + self.terminator)
-                self.flush()
-            except Exception:
-                self.handleError(logging.makeLogRecord({"msg": line, "levelno": level}))
-
-    def _current_stream(self) -> TextIO:
-        return self.stream
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.stream = self._current_stream()
-        record.msg = encodable(record.getMessage())
-        record.args = None
-        super().emit(record)
-
-
-class _StdoutHandler(_LineHandler):
-    """Writes to ``sys.stdout`` as it is when each line is written (tools and tests swap it)."""
-
-    def _current_stream(self) -> TextIO:
-        self.stream = sys.stdout
-        return self.stream
-
-
-def make_logger(level: str = "INFO", stream: TextIO | None = None) -> logging.Logger:
-    """The app's logger: bare JSON lines (no prefix), so log tools can parse every line.
-
-    Without ``stream``: the shared ``users_stream`` logger, writing to standard output. With a
-    ``stream``: a logger of its own, so that an injected stream never takes over the shared
-    logger's output, nor another instance's.
-    """
-    handlers: list[logging.Handler] = []
-    if stream is None:
-        logger = logging.getLogger(LOGGER_NAME)
-        if not any(isinstance(h, _StdoutHandler) for h in logger.handlers):
-            handlers.append(_StdoutHandler())
-    else:
-        logger = logging.Logger(LOGGER_NAME)  # not registered: private to its caller
-        handlers.append(_LineHandler(stream))
-    for handler in handlers:
-        logger.addHandler(handler)
-    logger.setLevel(level.upper() if level else "INFO")
-    logger.propagate = False
-    return logger
-
-
-_LINE_HANDLERS = (_LineHandler, _StdoutHandler)
-
-
 class ChangeLog:
-    """Writes the log lines of users-stream. Every line passes through :func:`scrub_text`."""
+    """Builds the log lines of users-stream, at ``level`` and above. Every line passes through
+    :func:`scrub_text`. Each method returns the lines it made: none below ``level``."""
 
-    def __init__(self, logger: logging.Logger, redactor: Redactor) -> None:
-        self._logger = logger
-        # Set for the duration of a batch whose records finish in order (chalicelib.batch.
-        # InOrder.write): each line is handed to it, to be written when its record's turn comes.
-        self.route: Callable[[Callable[[], object]], object] | None = None
+    def __init__(self, level: int | str, redactor: Redactor) -> None:
+        self.level = level if isinstance(level, int) else logging.getLevelName(level.upper())
         self._redact = redactor
 
-    def change(self, change: Change) -> None:
+    def change(self, change: Change) -> tuple[Line, ...]:
         """The line every change gets."""
-        if not self._logger.isEnabledFor(logging.INFO):
-            return
+        if self.level > logging.INFO:
+            return ()
         changes = change.changed_attributes
         created = change.approximate_creation_time
         hidden, decide = self._redact.hides, self._redact.decide
@@ -212,44 +130,18 @@ class ChangeLog:
             "old_image": plain_old,
             "new_image": plain_new,
         }
-        self._write(logging.INFO, render(entry, scrub_text))
+        return (Line(logging.INFO, render(entry, scrub_text)),)
 
-    def event(self, level: int, message: str, change: Change | None = None, **fields: Any) -> None:
+    def event(
+        self, level: int, message: str, change: Change | None = None, **fields: Any
+    ) -> tuple[Line, ...]:
         """A line about something the app did (email sent, skipped, rejected, a failure)."""
-        if not self._logger.isEnabledFor(level):
-            return
+        if level < self.level:
+            return ()
         entry: dict[str, Any] = {"level": logging.getLevelName(level), "message": message}
         if change is not None:
             entry["sequence_number"] = change.sequence_number
             entry["event_id"] = change.event_id
             entry["keys"] = self._redact(change.keys)
         entry.update(fields)
-        self._write(level, render(entry, scrub_text))
-
-    def _write(self, level: int, line: str) -> None:
-        if self.route is None:
-            self._emit(level, line)
-        else:
-            self.route(partial(self._emit, level, line))
-
-    def _emit(self, level: int, line: str) -> None:
-        """Log ``line`` at ``level`` (already known to be enabled: the caller checked).
-
-        While the logger is as :func:`make_logger` left it - only the app's own line handlers,
-        no filters, not propagating - the line goes straight to their streams: the same bytes
-        the logging module would write, without building a ``LogRecord`` (some 8 % of a
-        batch's time) that no formatter or filter would read. Anything else set up on the
-        logger (another handler, a filter, propagation, a handler's own level) is honoured by
-        the ordinary path.
-        """
-        logger = self._logger
-        handlers = logger.handlers
-        if handlers and not (logger.propagate or logger.filters or logger.disabled):
-            for handler in handlers:
-                if type(handler) not in _LINE_HANDLERS or handler.filters or level < handler.level:
-                    break
-            else:
-                for handler in handlers:
-                    handler.write_line(line, level)  # type: ignore[attr-defined]
-                return
-        logger.log(level, encodable(line))
+        return (Line(level, render(entry, scrub_text)),)

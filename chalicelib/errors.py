@@ -62,3 +62,7 @@ class PermanentEmailError(Exception):
 
 class ConfigurationError(Exception):
     """The function is misconfigured (a required setting is missing or invalid)."""
+
+
+class ClaimHeldError(TransientError):
+    """Another invocation holds the ledger claim of this side effect: retry later."""

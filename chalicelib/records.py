@@ -1,6 +1,6 @@
 """One DynamoDB stream record as a typed, read-only change.
 
-:func:`parse_record` checks the record's envelope eagerly (cheap) and leaves the images to be
+:class:`Change` checks the record's envelope eagerly (cheap) and leaves the images to be
 decoded on first access, once. Every fault is a :class:`~chalicelib.errors.RecordError` that
 names the record and the field.
 
@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, TypeGuard
 from chalicelib.decoding import DecodeError, decode_image
 from chalicelib.errors import RecordError
 
-__all__ = ["AttributeChanges", "Change", "parse_record"]
+__all__ = ["AttributeChanges", "Change"]
 
 EVENT_NAMES = frozenset(("INSERT", "MODIFY", "REMOVE"))
 STREAM_VIEW_TYPES = frozenset(("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"))
@@ -254,11 +254,6 @@ class Change:
             f"Change({self.event_name} {self.table_name or '?'} seq={self.sequence_number} "
             f"eventID={self.event_id})"
         )
-
-
-def parse_record(raw: Mapping[str, Any], index: int = 0) -> Change:
-    """Check one record's envelope and wrap it; raises :class:`RecordError` when malformed."""
-    return Change(raw, index)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Wiring: builds the change handler from settings and adapters, and runs a batch with it.
+"""Wiring: builds the change handler from settings and adapters, and runs an invocation.
 
 ``app.py`` holds one :class:`UsersStream`. Adapters (the SES sender, the ledger) are built once
 per settings and reused across warm invocations; tests and tools pass their own through the
@@ -7,49 +7,24 @@ constructor instead of patching anything.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
-import threading
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
-from chalicelib.batch import BatchResponse, InOrder, process_batch
-from chalicelib.changelog import ChangeLog, make_logger
-from chalicelib.errors import ConfigurationError, RecordError
+from chalicelib.changelog import ChangeLog
+from chalicelib.clients import LazyClient
+from chalicelib.contract import BatchResponse
+from chalicelib.errors import ConfigurationError
 from chalicelib.logline import render
 from chalicelib.ports import EmailSender, Ledger, NoLedger
 from chalicelib.reactions import UserReactions
 from chalicelib.redaction import Redactor, scrub_text
+from chalicelib.runner import invoke
 from chalicelib.settings import Settings
+from chalicelib.sink import LineSink, make_logger
 
 __all__ = ["UsersStream"]
-
-
-_CLIENTS = threading.Lock()  # boto3's default session is not thread-safe
-
-
-class LazyClient:
-    """A boto3 client made on first use, once, whichever thread asks first.
-
-    Emails go out from worker threads (EMAIL_CONCURRENCY), so the adapters' first calls can
-    come at the same moment; the connection pool is sized for that many at once.
-    """
-
-    def __init__(self, service: str, concurrency: int) -> None:
-        self._service = service
-        self._pool = max(10, concurrency)  # botocore's default is 10
-        self._client: Any = None
-
-    def __call__(self) -> Any:
-        with _CLIENTS:
-            if self._client is None:
-                import boto3  # deferred: a batch that sends no email never imports boto3
-                from botocore.config import Config
-
-                config = Config(max_pool_connections=self._pool)
-                self._client = boto3.client(self._service, config=config)  # type: ignore[call-overload]
-            return self._client
 
 
 def default_sender(settings: Settings) -> EmailSender:
@@ -67,6 +42,13 @@ def default_ledger(settings: Settings) -> Ledger:
     return DynamoDBLedger(settings.ledger_table, client_factory=client)
 
 
+class _Built(NamedTuple):
+    settings: Settings
+    reactions: UserReactions
+    log: ChangeLog
+    sink: LineSink
+
+
 class UsersStream:
     """The users-stream function: ``handle(event)`` processes one Lambda stream event."""
 
@@ -82,25 +64,25 @@ class UsersStream:
         self._sender = sender
         self._ledger = ledger
         self._log_stream = log_stream
-        self._built: tuple[Settings, UserReactions, ChangeLog] | None = None
+        self._built: _Built | None = None
 
     def settings(self) -> Settings:
         return Settings.from_environ(os.environ if self._environ is None else self._environ)
 
-    def _build(self, settings: Settings) -> tuple[UserReactions, ChangeLog]:
+    def _build(self, settings: Settings) -> _Built:
         built = self._built
-        if built is not None and built[0] == settings:
-            return built[1], built[2]
-        log = ChangeLog(
-            make_logger(settings.log_level, self._log_stream), Redactor(settings.redact)
-        )
+        if built is not None and built.settings == settings:
+            return built
+        log = ChangeLog(settings.log_level, Redactor(settings.redact))
+        sink = LineSink(make_logger(settings.log_level, self._log_stream))
         sender = self._sender if self._sender is not None else default_sender(settings)
         ledger = self._ledger if self._ledger is not None else default_ledger(settings)
         reactions = UserReactions(log, sender, ledger, settings.sender, settings.key_schema)
-        self._built = (settings, reactions, log)
-        return reactions, log
+        self._built = _Built(settings, reactions, log, sink)
+        return self._built
 
     def handle(self, event: Any) -> BatchResponse:
+        """Handle one Lambda stream event: what Lambda is told is returned, or raised."""
         try:
             settings = self.settings()
         except ConfigurationError as wrong:  # before any record: one error for the invocation
@@ -109,34 +91,20 @@ class UsersStream:
             stream = sys.stdout if self._log_stream is None else self._log_stream
             make_logger("ERROR", stream).error(render(line, scrub_text))
             raise
-        reactions, log = self._build(settings)
-
-        def failed(error: RecordError) -> None:
-            log.event(
-                logging.ERROR,
-                "record_failed",
-                sequence_number=error.sequence_number,
-                event_id=error.event_id,
-                index=error.index,
-                field=error.field,
-                cause=error.cause,
-                reported=settings.report_failures and error.sequence_number is not None,
-            )
-
-        # Emails of a batch go out together; its log lines still come out in record order.
-        order = InOrder()
-        log.route = order.write
-        try:
-            response = process_batch(
-                event,
-                reactions.start,
-                report_failures=settings.report_failures,
-                on_failure=failed,
-                concurrency=settings.email_concurrency,
-                output=order,
-            )
-        finally:
-            log.route = None
+        built = self._build(settings)
+        ran = invoke(
+            event,
+            built.reactions.handle,
+            log=built.log,
+            sink=built.sink,
+            report_failures=settings.report_failures,
+            concurrency=settings.email_concurrency,
+        )
+        # ran.outcomes: what this invocation did, counted over the batch (chalicelib.runner).
+        response, failure = ran.verdict
+        if failure is not None:
+            raise failure
+        assert response is not None
         if isinstance(event, Mapping) and "window" in event:
             # A tumbling-window event: Lambda hands the state returned now to the next
             # invocation of the window. This function keeps none; it passes it on unchanged.

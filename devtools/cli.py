@@ -21,7 +21,8 @@ raises :class:`UsageError` instead of printing argparse's usage block) and is st
 * exit **130** on Ctrl-C.
 
 With ``--debug`` anywhere on the command line the traceback is printed as well.
-:func:`error_code` is the one helper that reads an AWS error code from an exception.
+:func:`error_code` (from :mod:`chalicelib.clients`, the one helper) reads an AWS error code from
+an exception.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, TextIO
+
+from chalicelib.clients import error_code
 
 __all__ = [
     "Failure",
@@ -66,16 +69,6 @@ def parser(prog: str, description: str | None = None, **kwargs: Any) -> argparse
     built = _Parser(prog=prog, description=description, **kwargs)
     built.add_argument(DEBUG_FLAG, action="store_true", help="on an error, print the traceback too")
     return built
-
-
-def error_code(exc: BaseException) -> str:
-    """The AWS error code of a botocore ``ClientError`` ('' for anything else)."""
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        error = response.get("Error")
-        if isinstance(error, dict):
-            return str(error.get("Code", ""))
-    return ""
 
 
 def _first_line(text: str) -> str:

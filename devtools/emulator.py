@@ -176,13 +176,15 @@ class Emulator:
             raise EmulatorError("the emulator is not running")
         return f"http://{self.host}:{self.port}"
 
-    def client(self, service: str) -> Any:
-        """A boto3 client for ``service`` on this emulator, with fake credentials."""
+    def client(self, service: str, config: Any = None) -> Any:
+        """A boto3 client for ``service`` on this emulator, with fake credentials (and
+        ``config``, a botocore ``Config``, if given)."""
         import boto3
 
         session: Any = boto3.session.Session()
         return session.client(
             service,
+            config=config,
             endpoint_url=self.endpoint_url,
             region_name=self.region,
             aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],

@@ -41,11 +41,12 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, TextIO
 
+from chalicelib.clients import error_code
 from chalicelib.redaction import scrub_text
 from devtools.pipeline.events import lambda_event, lambda_record
 from devtools.pipeline.invoke import Outcome, classify, invoke
 from devtools.pipeline.mapping import Handler, MappingConfig
-from devtools.pipeline.poller import GET_RECORDS_LIMIT, error_code
+from devtools.pipeline.shards import GET_RECORDS_LIMIT
 
 __all__ = [
     "DeployedFunction",

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from devtools.cli import error_code
+from chalicelib.clients import error_code
 
 __all__ = ["IGNORED_AFTER_SECONDS", "TTL_PRINCIPAL", "TtlSweeper", "expires"]
 

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chalicelib.clients import error_code
 from devtools import cli
 from infra.cfn import load_template
 from infra.key_schema import SETTING as KEY_SETTING
@@ -133,11 +134,6 @@ def _say(message: str) -> None:
     print(f"[chalice-deploy] {message}", flush=True)
 
 
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", {})
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
-
-
 def _stack_request(target: Target, given: Mapping[str, str], *, update: bool) -> dict[str, Any]:
     """CreateStack/UpdateStack arguments. On an update every parameter not given keeps its
     current value (``UsePreviousValue``), as ``aws cloudformation deploy`` does: otherwise an
@@ -171,7 +167,7 @@ def deploy_table_stack(
             "StackStatus"
         ]
     except Exception as exc:
-        if _error_code(exc) != "ValidationError":
+        if error_code(exc) != "ValidationError":
             raise
         status = ""
     if status == "ROLLBACK_COMPLETE":  # a failed first create: CloudFormation updates nothing
@@ -244,7 +240,7 @@ def ensure_log_group(logs: Any, target: Target, retention_days: int) -> None:
     try:
         logs.create_log_group(logGroupName=target.log_group, tags=tags(target))
     except Exception as exc:
-        if _error_code(exc) != "ResourceAlreadyExistsException":
+        if error_code(exc) != "ResourceAlreadyExistsException":
             raise
     logs.put_retention_policy(logGroupName=target.log_group, retentionInDays=retention_days)
 
@@ -258,7 +254,7 @@ def drop_stale_mapping(lambda_client: Any, target: Target, stream_arn: str) -> b
     try:
         lambda_client.delete_event_source_mapping(UUID=previous["event_uuid"])
     except Exception as exc:
-        if _error_code(exc) != "ResourceNotFoundException":
+        if error_code(exc) != "ResourceNotFoundException":
             raise
     return True
 
@@ -422,7 +418,7 @@ def delete(args: argparse.Namespace, clients: Callable[[str], Any], env: Mapping
     try:
         logs.delete_log_group(logGroupName=target.log_group)
     except Exception as exc:
-        if _error_code(exc) != "ResourceNotFoundException":
+        if error_code(exc) != "ResourceNotFoundException":
             raise
     cloudformation, dynamodb = clients("cloudformation"), clients("dynamodb")
     stack = cloudformation.describe_stacks(StackName=target.stack_name)["Stacks"][0]

@@ -33,7 +33,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.errors import TransientError
+from chalicelib.clients import LazyClient, error_code
+from chalicelib.errors import ClaimHeldError, TransientError
 from chalicelib.ports import Unmarked
 
 __all__ = ["DynamoDBLedger"]
@@ -58,12 +59,6 @@ def storage_key(key: str) -> str:
     return f"sha256#{digest}"
 
 
-def default_dynamodb_client() -> Any:
-    import boto3  # deferred: only batches that perform a side effect pay for boto3
-
-    return boto3.client("dynamodb")
-
-
 class DynamoDBLedger:
     """:class:`~chalicelib.ports.Ledger` backed by a DynamoDB table with partition key ``pk``."""
 
@@ -71,27 +66,17 @@ class DynamoDBLedger:
         self,
         table_name: str,
         *,
-        client_factory: Callable[[], Any] = default_dynamodb_client,
+        client_factory: Callable[[], Any] | None = None,
         lease_seconds: int = LEASE_SECONDS,
         retention_seconds: int = RETENTION_SECONDS,
         clock: Callable[[], float] = time.time,
-        mark_attempts: int = 3,
-        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.table_name = table_name
-        self._client_factory = client_factory
-        self._client: Any = None
+        # A LazyClient unless given: made on the first call, reused after.
+        self._client = client_factory if client_factory is not None else LazyClient("dynamodb")
         self.lease_seconds = lease_seconds
         self.retention_seconds = retention_seconds
         self._clock = clock
-        self._mark_attempts = mark_attempts
-        self._sleep = sleep
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
 
     def once(self, key: str, action: Callable[[], str]) -> str | None:
         key = storage_key(key)
@@ -111,11 +96,11 @@ class DynamoDBLedger:
 
     def _call(self, operation: str, **kwargs: Any) -> Any:
         try:
-            return getattr(self.client, operation)(TableName=self.table_name, **kwargs)
+            return getattr(self._client(), operation)(TableName=self.table_name, **kwargs)
         except Exception as exc:
-            if _error_code(exc) == "ConditionalCheckFailedException":
+            if error_code(exc) == "ConditionalCheckFailedException":
                 raise
-            raise TransientError(f"ledger {operation} failed: {_error_code(exc) or exc}") from exc
+            raise TransientError(f"ledger {operation} failed: {error_code(exc) or exc}") from exc
 
     def _claim(self, key: str, token: str, now: int) -> bool:
         try:
@@ -145,7 +130,7 @@ class DynamoDBLedger:
                 },
             )
         except Exception as exc:
-            if _error_code(exc) != "ConditionalCheckFailedException":
+            if error_code(exc) != "ConditionalCheckFailedException":
                 raise
         else:
             return True
@@ -156,7 +141,7 @@ class DynamoDBLedger:
             raise TransientError("ledger entry changed while claiming; retry")
         if entry.get("state", {}).get("S") == DONE:
             return False
-        raise TransientError("another invocation holds this side effect's claim; retry later")
+        raise ClaimHeldError("another invocation holds this side effect's claim; retry later")
 
     def _release(self, key: str, token: str) -> None:
         # A failed release is harmless: the lease expires by itself, and the action's error
@@ -171,39 +156,31 @@ class DynamoDBLedger:
             )
 
     def _mark_done(self, key: str, token: str, result: str) -> bool:
-        """Whether the done mark was written (or our claim was already taken over)."""
-        for attempt in range(self._mark_attempts):
-            try:
-                self._call(
-                    "update_item",
-                    Key={KEY_ATTRIBUTE: {"S": key}},
-                    UpdateExpression="SET #state = :done, #result = :result REMOVE lease_until",
-                    ConditionExpression="#owner = :token",
-                    ExpressionAttributeNames={
-                        "#state": "state",
-                        "#owner": "owner",
-                        "#result": "result",
-                    },
-                    ExpressionAttributeValues={
-                        ":done": {"S": DONE},
-                        ":result": {"S": result},
-                        ":token": {"S": token},
-                    },
-                )
-                return True
-            except TransientError:
-                if attempt + 1 < self._mark_attempts:
-                    self._sleep(0.05 * 2**attempt)
-            except Exception:  # our lease expired and another owner took over
-                return True
-        # The side effect happened; failing the record now would only make a retry repeat it.
-        # The claim's lease will run out: this is the documented duplicate window, which the
-        # caller is told about (Unmarked) so that it can say so.
-        return False
+        """Whether the done mark was written (or our claim was already taken over).
 
-
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
+        Retried by botocore (standard mode, chalicelib.clients), as every call here is."""
+        try:
+            self._call(
+                "update_item",
+                Key={KEY_ATTRIBUTE: {"S": key}},
+                UpdateExpression="SET #state = :done, #result = :result REMOVE lease_until",
+                ConditionExpression="#owner = :token",
+                ExpressionAttributeNames={
+                    "#state": "state",
+                    "#owner": "owner",
+                    "#result": "result",
+                },
+                ExpressionAttributeValues={
+                    ":done": {"S": DONE},
+                    ":result": {"S": result},
+                    ":token": {"S": token},
+                },
+            )
+        except TransientError:
+            # The side effect happened; failing the record now would only make a retry repeat
+            # it. The claim's lease will run out: this is the documented duplicate window,
+            # which the caller is told about (Unmarked) so that it can say so.
+            return False
+        except Exception:  # our lease expired and another owner took over
+            return True
+        return True

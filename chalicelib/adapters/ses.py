@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.clients import LazyClient, error_code
 from chalicelib.errors import ConfigurationError, PermanentEmailError, TransientError
 from chalicelib.welcome import EmailMessage
 
@@ -47,12 +48,6 @@ _SENDER_PARAMETERS = ("source", "from", "sender", "return-path", "returnpath")
 RECIPIENT_CODES = frozenset({"MessageRejected", "InvalidParameterValue"})
 
 
-def default_ses_client() -> Any:
-    import boto3  # deferred: a batch that sends no email never pays for importing boto3
-
-    return boto3.client("ses")
-
-
 def classify_ses_error(exc: Exception) -> Exception:
     """Map a botocore error to the exception that says whose fault it is.
 
@@ -71,7 +66,7 @@ def classify_ses_error(exc: Exception) -> Exception:
     if not isinstance(response, dict):
         return TransientError(f"SES call failed: {type(exc).__name__}")
     error = response.get("Error", {})
-    code = str(error.get("Code", ""))
+    code = error_code(exc)
     message = str(error.get("Message", "")).lower()
     status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
     if code in SENDER_CODES:
@@ -91,19 +86,13 @@ def classify_ses_error(exc: Exception) -> Exception:
 class SesEmailSender:
     """:class:`~chalicelib.ports.EmailSender` over SES. The client is made on first send."""
 
-    def __init__(self, client_factory: Callable[[], Any] = default_ses_client) -> None:
-        self._client_factory = client_factory
-        self._client: Any = None
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            self._client = self._client_factory()
-        return self._client
+    def __init__(self, client_factory: Callable[[], Any] | None = None) -> None:
+        # A LazyClient unless given: made on the first send, reused after.
+        self._client = client_factory if client_factory is not None else LazyClient("ses")
 
     def send(self, message: EmailMessage) -> str:
         try:
-            response = self.client.send_email(
+            response = self._client().send_email(
                 Source=message.sender,
                 Destination={"ToAddresses": [message.recipient]},
                 Message={

@@ -21,13 +21,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.clients import error_code
 from devtools import cli
-from devtools.cli import error_code
 from devtools.pipeline.checkpoints import CheckpointStore, JsonFileCheckpoints, MemoryCheckpoints
 from devtools.pipeline.mapping import MappingConfig, checkpoint_key
 
 if TYPE_CHECKING:
-    from devtools.pipeline.poller import Poller
+    from devtools.pipeline.shards import Poller
 
 __all__ = [
     "Health",

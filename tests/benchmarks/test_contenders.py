@@ -116,3 +116,21 @@ def test_the_report_names_command_machine_and_every_figure() -> None:
     assert "| 1. Decode | 53 ms | boto3 113 ms | 0.47x | <= 0.5x | pass |" in text
     assert "![Decode time against batch size](benchmark-decode.png)" in text
     assert "## 1. Decoding" in text
+
+
+def test_on_a_live_users_table_both_handlers_write_the_same_lines_and_emails() -> None:
+    from benchmarks.users_table import users_table_batch
+
+    event = users_table_batch(limit=400_000).event
+    lines = {}
+    for name, make in handler.CONTENDERS.items():
+        sink = io.StringIO()
+        make(event, sink, handler.InstantSender())()
+        lines[name] = sink.getvalue().splitlines()
+
+    assert lines["Powertools"] == lines["users-stream"]
+    messages = [json.loads(line)["message"] for line in lines["users-stream"]]
+    assert {"change", "welcome_email_sent", "welcome_email_rejected"} <= set(messages)
+    assert messages.count("change") == len(event["Records"])
+    assert {r["eventName"] for r in event["Records"]} == {"INSERT", "MODIFY", "REMOVE"}
+    assert "@" not in "".join(lines["users-stream"])

@@ -12,10 +12,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.changelog import ChangeLog, json_default, make_logger
+from chalicelib.changelog import ChangeLog, json_default
 from chalicelib.records import Change
 from chalicelib.redaction import Redactor
 from chalicelib.service import UsersStream
+from chalicelib.sink import LineSink, make_logger
 from devtools.stream_events import FakeStream
 from tests.chalicelib.conftest import LogLines, MakeService, RecordingSender
 from tests.chalicelib.strategies import PROPERTY, attribute_names, dynamodb_numbers
@@ -23,8 +24,22 @@ from tests.chalicelib.strategies import PROPERTY, attribute_names, dynamodb_numb
 ADA = {"id": "u1", "email": "ada@example.com", "name": "Ada", "age": Decimal(36)}
 
 
-def change_log(logs: LogLines, names: tuple[str, ...] = ("email", "name")) -> ChangeLog:
-    return ChangeLog(make_logger("INFO", logs), Redactor(names))
+class Written:
+    """A ChangeLog whose lines are written at once to ``logs`` (as the runner writes them)."""
+
+    def __init__(self, logs: LogLines, names: tuple[str, ...], level: str = "INFO") -> None:
+        self.lines = ChangeLog(level, Redactor(names))
+        self.sink = LineSink(make_logger(level, logs))
+
+    def change(self, change: Change) -> None:
+        self.sink.write(self.lines.change(change))
+
+    def event(self, level: int, message: str, change: Change | None = None, **fields: Any) -> None:
+        self.sink.write(self.lines.event(level, message, change, **fields))
+
+
+def change_log(logs: LogLines, names: tuple[str, ...] = ("email", "name")) -> Written:
+    return Written(logs, names)
 
 
 def test_a_change_line_has_every_field(stream: FakeStream, logs: LogLines) -> None:
@@ -129,7 +144,7 @@ def test_json_default_refuses_what_an_image_cannot_hold() -> None:
 
 
 def test_below_info_no_change_line_is_written(stream: FakeStream, logs: LogLines) -> None:
-    log = ChangeLog(make_logger("WARNING", logs), Redactor(["email"]))
+    log = Written(logs, ("email",), "WARNING")
 
     log.change(Change(stream.insert(ADA)))
     log.event(logging.INFO, "welcome_email_sent")
@@ -149,15 +164,17 @@ class Collected(logging.Handler):
 
 def test_what_is_set_up_on_the_logger_still_applies(stream: FakeStream, logs: LogLines) -> None:
     logger = make_logger("INFO", logs)
-    log = ChangeLog(logger, Redactor(["email"]))
-    change = Change(stream.modify(ADA, {**ADA, "age": Decimal(37)}))
+    sink = LineSink(logger)
+    lines = ChangeLog("INFO", Redactor(["email"])).change(
+        Change(stream.modify(ADA, {**ADA, "age": Decimal(37)}))
+    )
 
-    log.change(change)  # the app's handler alone
+    sink.write(lines)  # the app's handler alone
     extra = Collected()
     logger.addHandler(extra)
-    log.change(change)  # another handler: both get the line
+    sink.write(lines)  # another handler: both get the line
     logger.addFilter(lambda record: False)
-    log.change(change)  # a filter that drops every line
+    sink.write(lines)  # a filter that drops every line
 
     assert len(logs.entries()) == 2
     assert [json.loads(m) for m in extra.messages] == logs.entries()[1:]
@@ -167,7 +184,9 @@ def test_a_handler_level_above_the_line_is_honoured(stream: FakeStream, logs: Lo
     logger = make_logger("INFO", logs)
     logger.handlers[0].setLevel(logging.WARNING)
 
-    ChangeLog(logger, Redactor(["email"])).change(Change(stream.insert(ADA)))
+    LineSink(logger).write(
+        ChangeLog("INFO", Redactor(["email"])).change(Change(stream.insert(ADA)))
+    )
 
     assert logs.getvalue() == ""
 

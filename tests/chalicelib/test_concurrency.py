@@ -14,12 +14,16 @@ from typing import Any
 
 import pytest
 
-from chalicelib.batch import Deferred, process_batch
+from chalicelib.changelog import ChangeLog
 from chalicelib.errors import BatchFailedError, ConfigurationError, TransientError
 from chalicelib.ports import NoLedger
 from chalicelib.records import Change
+from chalicelib.redaction import Redactor
+from chalicelib.result import Result, Slow
+from chalicelib.runner import invoke
 from chalicelib.service import UsersStream
 from chalicelib.settings import DEFAULT_EMAIL_CONCURRENCY, Settings
+from chalicelib.sink import LineSink, make_logger
 from chalicelib.welcome import EmailMessage
 from devtools.stream_events import FakeStream
 from tests.chalicelib.conftest import SENDER, LogLines, MakeService, MemoryLedger
@@ -298,17 +302,17 @@ def test_without_a_ledger_a_repeated_user_is_sent_to_in_turn(
     assert sender.same_user_at_once is False
 
 
-# --- process_batch on its own ------------------------------------------------------------------
+# --- the runner on its own ---------------------------------------------------------------------
 
 
-def test_deferred_work_is_finished_in_order_on_the_batch_thread_before_returning() -> None:
+def test_slow_work_is_finished_in_order_on_the_batch_thread_before_returning() -> None:
     stream = FakeStream()
     event = stream.event(stream.insert({"id": f"u{n}"}) for n in range(6))
     last_first = threading.Event()
     ran: list[str] = []
     finished: list[tuple[str, int]] = []
 
-    def handle(change: Change) -> Deferred:
+    def handle(change: Change) -> Result:
         user_id = str(change.keys["id"])
 
         def run() -> str:
@@ -319,14 +323,22 @@ def test_deferred_work_is_finished_in_order_on_the_batch_thread_before_returning
                 last_first.set()
             return user_id
 
-        def finish(result: str) -> None:
+        def then(result: str) -> Result:
             finished.append((result, threading.get_ident()))
+            return Result()
 
-        return Deferred(run, finish)
+        return Result(slow=Slow(run, then))
 
-    response = process_batch(event, handle, report_failures=True, concurrency=6)
+    ran_batch = invoke(
+        event,
+        handle,
+        log=ChangeLog("INFO", Redactor(())),
+        sink=LineSink(make_logger("INFO", LogLines())),
+        report_failures=True,
+        concurrency=6,
+    )
 
-    assert response == {"batchItemFailures": []}
+    assert ran_batch.verdict.response == {"batchItemFailures": []}
     assert ran[-1] == "u0"
     assert finished == [(f"u{n}", threading.get_ident()) for n in range(6)]
 

@@ -14,12 +14,9 @@ import pytest
 from botocore.stub import Stubber
 
 from chalicelib.adapters.ses import SesEmailSender
-from chalicelib.changelog import ChangeLog, make_logger
 from chalicelib.errors import BatchFailedError, ConfigurationError, TransientError
 from chalicelib.ports import NoLedger
-from chalicelib.reactions import UserReactions, welcome_key
-from chalicelib.records import Change
-from chalicelib.redaction import Redactor
+from chalicelib.reactions import welcome_key
 from devtools.stream_events import FakeStream
 from tests.chalicelib.conftest import (
     SENDER,
@@ -223,17 +220,25 @@ def test_a_retry_after_a_transient_error_sends_once(
     assert list(ledger.done) == [welcome_key("u1")]
 
 
-# --- UserReactions on its own -----------------------------------------------------------------
+# --- one record through the entry point Lambda uses ----------------------------------------------
 
 
 def reactions(
-    logs: LogLines, sender: RecordingSender, ledger: Any = None, from_address: str = SENDER
-) -> UserReactions:
-    log = ChangeLog(make_logger("INFO", logs), Redactor(["email", "name"]))
-    return UserReactions(log, sender, ledger or NoLedger(), from_address)
+    make_service: MakeService,
+    stream: FakeStream,
+    sender: RecordingSender,
+    ledger: Any = None,
+    from_address: str = SENDER,
+) -> Callable[[dict[str, Any]], object]:
+    """Handles one record at a time, as a batch of one, through ``UsersStream.handle``."""
+    env = {"WELCOME_EMAIL_SENDER": from_address}
+    service = make_service(env, sender, ledger or NoLedger())
+    return lambda raw: service.handle(stream.event([raw]))
 
 
-def test_the_ledger_key_is_the_user_id(stream: FakeStream, logs: LogLines) -> None:
+def test_the_ledger_key_is_the_user_id(
+    make_service: MakeService, stream: FakeStream, logs: LogLines
+) -> None:
     keys: list[str] = []
 
     class KeyLedger:
@@ -241,50 +246,59 @@ def test_the_ledger_key_is_the_user_id(stream: FakeStream, logs: LogLines) -> No
             keys.append(key)
             return action()
 
-    reactions(logs, RecordingSender(), KeyLedger())(Change(stream.insert(ADA)))
+    reactions(make_service, stream, RecordingSender(), KeyLedger())(stream.insert(ADA))
 
     assert keys == ["welcome#u1"] == [welcome_key("u1")]
 
 
-def test_without_a_ledger_every_delivery_sends(stream: FakeStream, logs: LogLines) -> None:
+def test_without_a_ledger_every_delivery_sends(
+    make_service: MakeService, stream: FakeStream, logs: LogLines
+) -> None:
     sender = RecordingSender()
-    handle = reactions(logs, sender)
-    change = Change(stream.insert(ADA))
+    handle = reactions(make_service, stream, sender)
+    raw = stream.insert(ADA)
 
-    handle(change)
-    handle(change)
+    handle(raw)
+    handle(raw)
 
     assert len(sender.sent) == 2
 
 
-def test_a_duplicate_delivery_is_logged_not_sent(stream: FakeStream, logs: LogLines) -> None:
+def test_a_duplicate_delivery_is_logged_not_sent(
+    make_service: MakeService, stream: FakeStream, logs: LogLines
+) -> None:
     sender = RecordingSender()
-    handle = reactions(logs, sender, MemoryLedger())
-    change = Change(stream.insert(ADA))
+    handle = reactions(make_service, stream, sender, MemoryLedger())
+    raw = stream.insert(ADA)
 
-    handle(change)
-    handle(change)
+    handle(raw)
+    handle(raw)
 
     assert len(sender.sent) == 1
     assert logs.messages() == ["change", "welcome_email_sent", "change", "welcome_email_duplicate"]
 
 
-def test_without_a_sender_address_the_change_fails(stream: FakeStream, logs: LogLines) -> None:
-    sender = RecordingSender()
-
-    with pytest.raises(ConfigurationError, match="WELCOME_EMAIL_SENDER"):
-        reactions(logs, sender, from_address="")(Change(stream.insert(ADA)))
-
-    assert sender.sent == []
-    assert logs.messages() == ["change"]  # logged before the email was attempted
-
-
-def test_an_invalid_address_is_rejected_without_calling_ses(
-    stream: FakeStream, logs: LogLines
+def test_without_a_sender_address_the_change_fails(
+    make_service: MakeService, stream: FakeStream, logs: LogLines
 ) -> None:
     sender = RecordingSender()
 
-    reactions(logs, sender)(Change(stream.insert({**ADA, "email": "ada at example.com"})))
+    with pytest.raises(BatchFailedError) as caught:
+        reactions(make_service, stream, sender, from_address="")(stream.insert(ADA))
+
+    assert isinstance(caught.value.error.__cause__, ConfigurationError)
+    assert "WELCOME_EMAIL_SENDER" in str(caught.value)
+    assert sender.sent == []
+    # the change is logged before the email was attempted, then the failure
+    assert logs.messages() == ["change", "record_failed"]
+
+
+def test_an_invalid_address_is_rejected_without_calling_ses(
+    make_service: MakeService, stream: FakeStream, logs: LogLines
+) -> None:
+    sender = RecordingSender()
+
+    reactions(make_service, stream, sender)(stream.insert({**ADA, "email": "ada at example.com"}))
 
     assert sender.sent == []
     assert logs.messages() == ["change", "welcome_email_rejected"]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 
 from chalicelib.errors import RecordError
-from chalicelib.records import AttributeChanges, Change, parse_record
+from chalicelib.records import AttributeChanges, Change
 from devtools.stream_events import DEFAULT_STREAM_ARN, FakeStream
 from tests.chalicelib.strategies import PROPERTY, canonical, items
 
@@ -63,10 +63,10 @@ def test_creation_time_may_have_a_fraction(stream: FakeStream) -> None:
     assert created == datetime(2023, 11, 14, 22, 13, 20, 500_000, tzinfo=UTC)
 
 
-def test_parse_record_is_the_same_as_change(stream: FakeStream) -> None:
+def test_a_remove_carries_its_position_and_old_image(stream: FakeStream) -> None:
     raw = stream.remove(USER)
 
-    change = parse_record(raw, 2)
+    change = Change(raw, 2)
 
     assert (change.event_name, change.index, change.old_image) == ("REMOVE", 2, USER)
 

@@ -7,25 +7,25 @@ the app's handler, SES sender and ledger, and the replay command's code.
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
 
-from chalicelib.changelog import ChangeLog, make_logger
+from chalicelib.changelog import ChangeLog
+from chalicelib.clients import MAX_ATTEMPTS, client_config
 from chalicelib.records import Change
 from chalicelib.redaction import Redactor
 from devtools.faults import (
-    MARK,
     SES_5XX,
     FaultPlan,
     FaultRates,
     FaultRun,
-    FaultyClient,
     Process,
     ProcessKilled,
-    _leaks,
+    inject,
 )
+from devtools.faults.verify import leaks
+from devtools.faults.workload import MARK
 from devtools.stream_events import FakeStream
 
 CI_CHANGES = 600
@@ -98,42 +98,57 @@ def test_the_same_seed_makes_the_same_run(emulator):
     )
 
 
-class Recording:
-    def __init__(self) -> None:
-        self.calls: list[str] = []
+def ses_client(emulator, sender: str, plan_for):
+    """The emulator's SES as the app's client sees it, with ``plan_for``'s faults injected
+    below botocore; what reached SES is what the emulator says it sent from ``sender``."""
+    emulator.verify_sender(sender)
+    client = inject(emulator.client("ses", client_config()), lambda m: plan_for[0](m))
 
-    def send_email(self, **kwargs: object) -> dict[str, str]:
-        self.calls.append("send_email")
-        return {"MessageId": "m"}
+    def reached() -> int:
+        return sum(1 for e in emulator.sent_emails() if e.source == sender)
+
+    return client, reached
 
 
-def test_a_killed_process_reaches_nothing_after_the_kill():
+def send(client, sender: str) -> None:
+    client.send_email(
+        Source=sender,
+        Destination={"ToAddresses": ["a@example.com"]},
+        Message={"Subject": {"Data": "s"}, "Body": {"Text": {"Data": "t"}}},
+    )
+
+
+def test_a_killed_process_reaches_nothing_after_the_kill(emulator):
+    sender = "kill-test@example.com"
     plan = FaultPlan(FaultRates(kill_before_send=1.0), seed=1)
-    process = Process(1)
-    inner = Recording()
-    ses = FaultyClient(inner, plan.ses(process))
+    current = [plan.ses(Process(1))]
+    ses, reached = ses_client(emulator, sender, current)
     with pytest.raises(ProcessKilled, match="before an SES send"):
-        ses.send_email(Source="a@example.com")
+        send(ses, sender)
     with pytest.raises(ConnectionError, match="process 1 is gone"):
-        ses.send_email(Source="a@example.com")
-    assert inner.calls == []
+        send(ses, sender)
+    assert reached() == 0
 
     plan.active = False  # faults stopped: a new process is not touched
-    FaultyClient(inner, plan.ses(Process(2))).send_email(Source="a@example.com")
-    assert inner.calls == ["send_email"]
+    current[0] = plan.ses(Process(2))
+    send(ses, sender)
+    assert reached() == 1
 
 
-def test_injected_errors_are_real_client_errors():
+def test_injected_errors_are_real_client_errors_that_botocore_retries(emulator):
     from botocore.exceptions import ClientError
 
+    sender = "retry-test@example.com"
     plan = FaultPlan(FaultRates(ses_throttle=0, ses_5xx=1.0, kill_before_send=0), seed=1)
-    ses = FaultyClient(Recording(), plan.ses(Process(1)))
+    ses, reached = ses_client(emulator, sender, [plan.ses(Process(1))])
     with pytest.raises(ClientError) as raised:
-        ses.send_email(Source="a@example.com")
+        send(ses, sender)
     assert raised.value.response["Error"]["Code"] == SES_5XX.code
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 503
+    assert raised.value.response["ResponseMetadata"]["RetryAttempts"] == MAX_ATTEMPTS - 1
     assert raised.value.operation_name == "SendEmail"
-    assert plan.counts["ses_5xx"] == 1
+    assert plan.counts["ses_5xx"] == MAX_ATTEMPTS  # every attempt botocore made met it
+    assert reached() == 0
 
 
 def test_poison_corrupts_chosen_records_on_every_delivery_until_faults_stop():
@@ -152,13 +167,11 @@ def test_poison_corrupts_chosen_records_on_every_delivery_until_faults_stop():
 def test_the_leak_check_sees_addresses_and_planted_values_however_escaped():
     stream = FakeStream()
     user = {"id": "u1", "email": "ada@example.com", "name": f"{MARK}Ada\u2028{MARK}"}
-    for redact, leaks in (("email,name", False), ("", True)):
-        out = io.StringIO()
-        ChangeLog(make_logger("INFO", out), Redactor(redact.split(","))).change(
+    for redact, leaked in (("email,name", False), ("", True)):
+        ((_, line),) = ChangeLog("INFO", Redactor(redact.split(","))).change(
             Change(stream.insert(user))
         )
-        (line,) = out.getvalue().splitlines()
-        assert _leaks(line) is leaks
-    assert _leaks('{"note":"write to \\u0061@example.com"}')
-    assert _leaks("not json")
-    assert not _leaks('{"message":"change","keys":{"id":"u1"}}')
+        assert leaks(line) is leaked
+    assert leaks('{"note":"write to \\u0061@example.com"}')
+    assert leaks("not json")
+    assert not leaks('{"message":"change","keys":{"id":"u1"}}')

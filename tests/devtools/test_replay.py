@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from devtools.faults import Fault, FaultyClient, scripted, streamed_table
+from devtools.faults import Fault, inject, scripted, streamed_table
 from devtools.pipeline import MappingConfig
 from devtools.replay import (
     FAILED,
@@ -181,7 +181,7 @@ TRIMMED_ERROR = Fault("trimmed", "TrimmedDataAccessException", 400)
 
 def test_a_trimmed_range_is_reported_and_left_in_the_queue(table, make_poller):
     messages = give_up_on(table, make_poller, 4, "u1")
-    streams = FaultyClient(
+    streams = inject(
         table.emulator.client("dynamodbstreams"), scripted({"get_shard_iterator": [TRIMMED_ERROR]})
     )
     handler = Recorder()

@@ -20,12 +20,13 @@ from chalicelib.adapters.ledger import (
     TTL_ATTRIBUTE,
     DynamoDBLedger,
 )
+from chalicelib.clients import MAX_ATTEMPTS, client_config
 from chalicelib.errors import BatchFailedError, RecordError, TransientError
 from chalicelib.ports import Unmarked
 from chalicelib.reactions import welcome_key
 from chalicelib.service import UsersStream
 from devtools.emulator import Emulator
-from devtools.faults import LEDGER_THROTTLE, Fault, FaultyClient, Process, scripted
+from devtools.faults import LEDGER_THROTTLE, Fault, Process, inject, scripted
 from devtools.stream_events import FakeStream
 from infra.cfn import load_template
 
@@ -79,7 +80,6 @@ def make_ledger(dynamodb: Any, table: str, clock: Clock) -> Callable[..., Dynamo
             table,
             client_factory=lambda: client if client is not None else dynamodb,
             clock=clock,
-            sleep=lambda _seconds: None,
             **options,
         )
 
@@ -124,10 +124,23 @@ class Crash(BaseException):
     """The process dies: nothing after this point reaches DynamoDB."""
 
 
-def dying(dynamodb: Any) -> tuple[Process, FaultyClient]:
+def faulty(dynamodb: Any, before: Callable[[str], Fault | None]) -> Any:
+    """A client made as the app makes it (standard retries, the app's budget), on the same
+    endpoint as ``dynamodb``, whose requests meet the faults ``before`` names below botocore."""
+    config = client_config()
+    return inject(
+        boto3.client("dynamodb", endpoint_url=dynamodb.meta.endpoint_url, config=config), before
+    )
+
+
+def dying(dynamodb: Any) -> tuple[Process, Any]:
     """A client of a process that can die: from then on every call fails."""
     process = Process(1)
-    return process, FaultyClient(dynamodb, lambda _method: process.check())
+
+    def before(_method: str) -> None:
+        process.check()
+
+    return process, faulty(dynamodb, before)
 
 
 def test_performs_once_then_marks_done(make_ledger, dynamodb, table, clock):
@@ -237,9 +250,9 @@ def test_the_one_duplicate_window_is_a_crash_between_send_and_done_mark(
 
 
 def test_a_done_mark_that_is_throttled_is_retried(make_ledger, dynamodb, table):
-    client = FaultyClient(dynamodb, scripted({"update_item": [LEDGER_THROTTLE, THROTTLING]}))
+    client = faulty(dynamodb, scripted({"update_item": [LEDGER_THROTTLE, THROTTLING]}))
     send = Action()
-    assert make_ledger(client, mark_attempts=3).once("welcome#u1", send) == "msg-1"
+    assert make_ledger(client).once("welcome#u1", send) == "msg-1"  # botocore retried it
     stored = entry(dynamodb, table, "welcome#u1")
     assert stored is not None
     assert stored["state"] == {"S": DONE}
@@ -254,7 +267,7 @@ def test_ledger_throttling_is_transient_and_nothing_is_sent(
 ):
     if operation == "get_item":  # the claim collides with a live one, then the read is throttled
         live_claim(dynamodb, table, "someone", int(START) + 120)
-    client = FaultyClient(dynamodb, scripted({operation: [fault]}))
+    client = faulty(dynamodb, scripted({operation: [fault] * MAX_ATTEMPTS}))  # every attempt
     send = Action()
     with pytest.raises(TransientError, match=fault.code):
         make_ledger(client).once("welcome#u1", send)
@@ -280,11 +293,12 @@ def test_ledger_throttling_fails_the_record_through_the_handler(make_ledger, dyn
         "REPORT_BATCH_ITEM_FAILURES": "true",
         "EMAIL_CONCURRENCY": "1",  # the script below counts calls in record order
     }
-    client_calls = scripted({"put_item": [None, LEDGER_THROTTLE]})  # u1 claims, u2 throttled
+    # u1 claims; u2 is throttled on every attempt botocore makes
+    client_calls = scripted({"put_item": [None] + [LEDGER_THROTTLE] * MAX_ATTEMPTS})
     handler = UsersStream(
         environ=env,
         sender=Sender(),
-        ledger=make_ledger(FaultyClient(dynamodb, client_calls)),
+        ledger=make_ledger(faulty(dynamodb, client_calls)),
         log_stream=io.StringIO(),
     )
     response = handler.handle(FakeStream.event(records))
@@ -301,7 +315,7 @@ def test_ledger_throttling_fails_the_record_through_the_handler(make_ledger, dyn
     strict = UsersStream(
         environ={"WELCOME_EMAIL_SENDER": "hello@example.com"},
         sender=Sender(),
-        ledger=make_ledger(FaultyClient(dynamodb, scripted({"put_item": [THROTTLING]}))),
+        ledger=make_ledger(faulty(dynamodb, scripted({"put_item": [THROTTLING] * MAX_ATTEMPTS}))),
         log_stream=io.StringIO(),
     )
     with pytest.raises(BatchFailedError) as raised:
@@ -368,7 +382,7 @@ def test_a_key_that_is_not_valid_utf8_is_stored_by_digest(make_ledger):
 
 
 def test_a_throttled_release_leaves_the_claim_to_its_lease(make_ledger, dynamodb, table, clock):
-    client = FaultyClient(dynamodb, scripted({"delete_item": [LEDGER_THROTTLE]}))
+    client = faulty(dynamodb, scripted({"delete_item": [LEDGER_THROTTLE] * MAX_ATTEMPTS}))
     with pytest.raises(TransientError, match="SES is down"):  # the action's error, not the ledger's
         make_ledger(client).once("welcome#u1", Action(error=TransientError("SES is down")))
 
@@ -492,9 +506,9 @@ def test_another_owners_live_claim_is_not_taken_by_the_token_condition(
 def test_a_done_mark_that_cannot_be_written_is_reported_unmarked(
     make_ledger: Callable[..., DynamoDBLedger], dynamodb: Any
 ) -> None:
-    failing = FaultyClient(dynamodb, scripted({"update_item": [LEDGER_THROTTLE] * 3}))
+    failing = faulty(dynamodb, scripted({"update_item": [LEDGER_THROTTLE] * MAX_ATTEMPTS}))
 
-    result = make_ledger(failing, mark_attempts=3).once("welcome#u1", Action("msg-1"))
+    result = make_ledger(failing).once("welcome#u1", Action("msg-1"))
 
     assert result == "msg-1"
     assert isinstance(result, Unmarked)

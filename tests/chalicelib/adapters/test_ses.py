@@ -44,14 +44,19 @@ def test_unicode_arrives_intact(ses: SesOutbox) -> None:
     assert "Hello Zoë 李," in ses.wire[0]["Message.Body.Text.Data"]
 
 
-def test_the_client_is_made_on_first_send_and_reused(ses: SesOutbox) -> None:
+def test_the_client_is_made_on_first_send_and_reused(
+    ses: SesOutbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default client is a LazyClient (chalicelib.clients): made on the first send, once."""
     made: list[Any] = []
+    real = boto3.client
 
-    def factory() -> Any:
-        made.append(ses.new_client())
+    def client(*args: Any, **kwargs: Any) -> Any:
+        made.append(real(*args, **kwargs))
         return made[-1]
 
-    sender = SesEmailSender(client_factory=factory)
+    monkeypatch.setattr(boto3, "client", client)
+    sender = SesEmailSender()
     assert made == []
 
     sender.send(MESSAGE)

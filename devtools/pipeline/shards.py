@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from devtools.cli import error_code
+from chalicelib.clients import error_code
 from devtools.pipeline import continuity
 from devtools.pipeline.checkpoints import Checkpoint, CheckpointStore, MemoryCheckpoints
 from devtools.pipeline.destination import (
@@ -49,7 +49,7 @@ from devtools.pipeline.lineage import lineage_order
 from devtools.pipeline.mapping import Handler, MappingConfig, function_arn
 from devtools.pipeline.progress import PollerStats, Progress
 
-__all__ = ["Poller", "ShardWorker", "error_code", "lineage_order"]
+__all__ = ["Poller", "ShardWorker", "lineage_order"]
 
 RecordTransform = Callable[[dict[str, Any]], dict[str, Any]]
 GET_RECORDS_LIMIT = 1000  # the most DynamoDB Streams returns per call

@@ -1,16 +1,25 @@
-"""process_batch: in order, stop at the first failing record, report exactly that record."""
+"""The runner and the failure contract: in order, stop at the first failing record, report
+exactly that record (chalicelib.runner.invoke, chalicelib.contract)."""
 
 from __future__ import annotations
 
+import io
+import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.batch import process_batch
-from chalicelib.errors import BatchFailedError, RecordError, TransientError
+from chalicelib.changelog import ChangeLog
+from chalicelib.contract import BatchResponse
+from chalicelib.errors import BatchFailedError, TransientError
 from chalicelib.records import Change
+from chalicelib.redaction import Redactor
+from chalicelib.result import Result
+from chalicelib.runner import invoke
+from chalicelib.sink import LineSink, make_logger
 from devtools.stream_events import FakeStream
 from tests.chalicelib.strategies import PROPERTY
 
@@ -28,6 +37,37 @@ class Handler:
             raise self.error
         _ = change.new_image, change.old_image  # a real handler reads the images
         self.handled.append(change.sequence_number)
+
+
+def process_batch(
+    event: Any,
+    handler: Callable[[Change], object],
+    *,
+    report_failures: bool,
+    failures: list[dict[str, Any]] | None = None,
+) -> BatchResponse:
+    """Run ``handler`` (which returns nothing) through the runner; what Lambda is told is
+    returned or raised, and the record_failed lines go to ``failures``."""
+    out = io.StringIO()
+
+    def handle(change: Change) -> Result:
+        handler(change)
+        return Result()
+
+    ran = invoke(
+        event,
+        handle,
+        log=ChangeLog("INFO", Redactor(())),
+        sink=LineSink(make_logger("INFO", out)),
+        report_failures=report_failures,
+    )
+    if failures is not None:
+        failures += [json.loads(line) for line in out.getvalue().splitlines()]
+    response, failure = ran.verdict
+    if failure is not None:
+        raise failure
+    assert response is not None
+    return response
 
 
 def batch(size: int) -> dict[str, Any]:
@@ -149,27 +189,27 @@ def test_a_bad_image_fails_its_record_when_the_handler_reads_it() -> None:
 )
 @pytest.mark.parametrize("report", [True, False])
 def test_something_that_is_not_a_stream_event_raises(event: Any, report: bool) -> None:
-    failures: list[RecordError] = []
+    failures: list[dict[str, Any]] = []
 
     with pytest.raises(BatchFailedError) as caught:
-        process_batch(event, Handler(), report_failures=report, on_failure=failures.append)
+        process_batch(event, Handler(), report_failures=report, failures=failures)
 
     assert caught.value.error.field == "Records"
     assert caught.value.handled == 0
-    assert failures == [caught.value.error]
+    assert [(f["message"], f["field"], f["reported"]) for f in failures] == [
+        ("record_failed", "Records", False)
+    ]
 
 
-def test_on_failure_hears_of_the_failing_record_only() -> None:
+def test_the_failing_record_only_gets_a_record_failed_line() -> None:
     event = batch(4)
-    failures: list[RecordError] = []
+    failures: list[dict[str, Any]] = []
 
-    process_batch(event, Handler(), report_failures=True, on_failure=failures.append)
+    process_batch(event, Handler(), report_failures=True, failures=failures)
     assert failures == []
 
-    process_batch(
-        event, Handler(fail_on=seqs(event)[0]), report_failures=True, on_failure=failures.append
-    )
-    assert [f.sequence_number for f in failures] == [seqs(event)[0]]
+    process_batch(event, Handler(fail_on=seqs(event)[0]), report_failures=True, failures=failures)
+    assert [(f["sequence_number"], f["reported"]) for f in failures] == [(seqs(event)[0], True)]
 
 
 # --- the property: handled == the prefix before the failing record ---------------------------
