@@ -8,6 +8,7 @@ The picture is committed; nothing in ``make test`` redraws it. Edit :data:`INSER
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -91,12 +92,19 @@ def draw(out: Path = OUT) -> Path:
     return out
 
 
+PROG = "python -m devtools.architecture"
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m devtools.architecture`` (no options but --debug)."""
+    return cli.parser(PROG, __doc__)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = cli.parser("python -m devtools.architecture", __doc__).parse_args(argv)
-    del args
+    parser().parse_args(argv)
     print(f"wrote {draw()}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(cli.run(main, prog="python -m devtools.architecture"))
+    sys.exit(cli.run(main, prog=PROG))
