@@ -325,7 +325,10 @@ def test_every_number_text_in_an_image_is_exact_or_refused_by_name(
             numbers = value if where in ("NS", "L") else [value["geo"] if where == "M" else value]
             expected = {"NS": [Fraction(7), Fraction(text)]}.get(where, [Fraction(text)])
             assert all(type(number) is Decimal for number in numbers)
-            assert sorted(map(Fraction, numbers)) == sorted(expected)
+            if where == "NS":  # a set: "7" and "7.0" are one member, as in DynamoDB
+                assert set(map(Fraction, numbers)) == set(expected)
+            else:
+                assert sorted(map(Fraction, numbers)) == sorted(expected)
     else:
         with pytest.raises(DecodeError) as caught:
             decode_image(image)
