@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from chalicelib.changelog import ChangeLog
 from chalicelib.contract import Verdict, record_error, records_of, reportable, verdict
 from chalicelib.errors import ClaimHeldError, RecordError
-from chalicelib.inorder import InOrder
 from chalicelib.records import Change
 from chalicelib.result import Result
 from chalicelib.sink import LineSink
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
+
+    from chalicelib.inorder import InOrder
 
 __all__ = ["Invocation", "Outcomes", "invoke"]
 
@@ -138,17 +139,27 @@ class _Batch:
         self.write = sink.write
         self.outcomes = outcomes
         self.at_once = limit > 1
-        self.pending: InOrder[_Entry] = InOrder(limit)
+        self.limit = limit
+        self._pending: InOrder[_Entry] | None = None  # made for the first record that needs it
 
     def run(self, records: list[Any]) -> RecordError | None:
         """The earliest failure, or ``None``; every record before it finished."""
         try:
             return self._run(records)
         finally:
-            self.pending.close()
+            if self._pending is not None:
+                self._pending.close()
+
+    @property
+    def pending(self) -> InOrder[_Entry]:
+        if self._pending is None:
+            from chalicelib.inorder import InOrder  # only batches with slow work or failures
+
+            self._pending = InOrder(self.limit)
+        return self._pending
 
     def _run(self, records: list[Any]) -> RecordError | None:
-        handle, pending = self.handle, self.pending
+        handle = self.handle
         for index, raw in enumerate(records):
             change: Change | None = None
             try:
@@ -158,11 +169,12 @@ class _Batch:
                 # Records before this one may still be in flight, and fail: the earliest wins.
                 return self.settle(block=True) or _error(exc, index, change)
             slow = result.slow
-            if slow is None and result.error is None and not pending:
+            if slow is None and result.error is None and not self._pending:
                 self.write(result.lines)  # the common case: nothing in flight, nothing to run
                 self.outcomes.handled(change, (result.outcome,))
                 continue
             work = slow.run if slow is not None and self.at_once else None
+            pending = self.pending
             pending.add((change, result), work, None if slow is None else slow.key)
             failed = self.settle(block=pending.failing())
             if failed is not None:
@@ -171,7 +183,9 @@ class _Batch:
 
     def settle(self, *, block: bool) -> RecordError | None:
         """Finish the pending records in order, as far as their work is done (or all)."""
-        for (change, result), future in self.pending.take(block=block):
+        if self._pending is None:
+            return None
+        for (change, result), future in self._pending.take(block=block):
             failed = self.finish(change, result, future)
             if failed is not None:
                 return failed
