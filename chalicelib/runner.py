@@ -70,12 +70,14 @@ class Outcomes:
         self.oldest_created: datetime | None = None
         self.duration = 0.0
 
-    def handled(self, change: Change, outcomes: tuple[str | None, ...]) -> None:
-        name = change.event_name
-        self.records[name] = self.records.get(name, 0) + 1
-        for outcome in outcomes:
-            if outcome is not None:
-                self.reactions[outcome] = self.reactions.get(outcome, 0) + 1
+    def handled(self, change: Change, outcome: str | None, later: str | None = None) -> None:
+        """``change`` was handled; its reaction's ``outcome``, and its slow work's (``later``)."""
+        records, name = self.records, change.event_name
+        records[name] = records.get(name, 0) + 1
+        if outcome is not None:
+            self.reactions[outcome] = self.reactions.get(outcome, 0) + 1
+        if later is not None:
+            self.reactions[later] = self.reactions.get(later, 0) + 1
         created = change.approximate_creation_time
         if created is not None and (self.oldest_created is None or created < self.oldest_created):
             self.oldest_created = created
@@ -159,7 +161,7 @@ class _Batch:
         return self._pending
 
     def _run(self, records: list[Any]) -> RecordError | None:
-        handle = self.handle
+        handle, write, handled = self.handle, self.write, self.outcomes.handled
         for index, raw in enumerate(records):
             change: Change | None = None
             try:
@@ -170,8 +172,8 @@ class _Batch:
                 return self.settle(block=True) or _error(exc, index, change)
             slow = result.slow
             if slow is None and result.error is None and not self._pending:
-                self.write(result.lines)  # the common case: nothing in flight, nothing to run
-                self.outcomes.handled(change, (result.outcome,))
+                write(result.lines)  # the common case: nothing in flight, nothing to run
+                handled(change, result.outcome)
                 continue
             work = slow.run if slow is not None and self.at_once else None
             pending = self.pending
@@ -207,7 +209,7 @@ class _Batch:
                 outcome = after.outcome
         except Exception as exc:
             return _error(exc, change.index, change)
-        self.outcomes.handled(change, (result.outcome, outcome))
+        self.outcomes.handled(change, result.outcome, outcome)
         return None
 
 
