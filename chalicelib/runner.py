@@ -130,7 +130,16 @@ def invoke(
     return Invocation(verdict(error, report_failures), outcomes)
 
 
-_Entry = tuple[Change, Result]
+class _Entry:
+    """A record waiting its turn: its result, and whether its lines are out already (they go
+    out as soon as it is the oldest record not finished, before its slow work is done)."""
+
+    __slots__ = ("change", "result", "written")
+
+    def __init__(self, change: Change, result: Result) -> None:
+        self.change = change
+        self.result = result
+        self.written = False
 
 
 class _Batch:
@@ -176,8 +185,12 @@ class _Batch:
                 handled(change, result.outcome)
                 continue
             work = slow.run if slow is not None and self.at_once else None
+            entry = _Entry(change, result)
+            if not self._pending:  # the oldest record not finished: its lines go out now
+                write(result.lines)
+                entry.written = True
             pending = self.pending
-            pending.add((change, result), work, None if slow is None else slow.key)
+            pending.add(entry, work, None if slow is None else slow.key)
             failed = self.settle(block=pending.failing())
             if failed is not None:
                 return failed
@@ -185,19 +198,25 @@ class _Batch:
 
     def settle(self, *, block: bool) -> RecordError | None:
         """Finish the pending records in order, as far as their work is done (or all)."""
-        if self._pending is None:
+        pending = self._pending
+        if pending is None:
             return None
-        for (change, result), future in self._pending.take(block=block):
-            failed = self.finish(change, result, future)
+        for entry, future in pending.take(block=block):
+            failed = self.finish(entry, future)
             if failed is not None:
                 return failed
+        head = pending.oldest()
+        if head is not None and not head.written:  # every record before it has finished
+            self.write(head.result.lines)
+            head.written = True
         return None
 
-    def finish(
-        self, change: Change, result: Result, future: Future[Any] | None
-    ) -> RecordError | None:
-        """Write ``result``'s lines; run or collect its slow work and write what came of it."""
-        self.write(result.lines)
+    def finish(self, entry: _Entry, future: Future[Any] | None) -> RecordError | None:
+        """Write the record's lines (if not out yet); run or collect its slow work and write
+        what came of it."""
+        change, result = entry.change, entry.result
+        if not entry.written:
+            self.write(result.lines)
         outcome: str | None = None
         try:
             if result.error is not None:
