@@ -15,6 +15,8 @@ written out in full).
 
 The hot path does no bookkeeping: one loop per map that decodes the common types inline (no
 function call per value), over a chain of tag comparisons ordered by how common each type is.
+Everything else goes through one table of the ten types (``_TYPES``: how to decode each, and
+how to say what is wrong with one), which decoding and the error diagnosis share.
 Number texts are parsed as they come and checked against DynamoDB's syntax once per image, all
 together (one pass in C over their joined bytes, instead of one per number). Only when something
 is wrong does :func:`decode_image` walk the image a second time, slowly, to say exactly which
@@ -41,7 +43,7 @@ from decimal import (
     Rounded,
     Underflow,
 )
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["DecodeError", "decode_image", "decode_value"]
 
@@ -182,37 +184,10 @@ def _list(items: list[Any], depth: int, numbers: list[Any]) -> list[Any]:
 
 def _tagged(tag: Any, val: Any, depth: int, numbers: list[Any]) -> Any:
     """Decode one attribute value, given as its type tag and value, at ``depth``."""
-    if tag == "S":
-        if isinstance(val, str):
-            return val
-    elif tag == "N":
-        numbers.append(val)
-        return _exact(val)
-    elif tag == "M":
-        if depth < MAX_DEPTH:
-            return _map(val, depth + 1, numbers)
-    elif tag == "BOOL":
-        if type(val) is bool:
-            return val
-    elif tag == "L":
-        if depth < MAX_DEPTH and type(val) is list:
-            return _list(val, depth + 1, numbers)
-    elif tag == "NULL":
-        if val is True:
-            return None
-    elif tag == "SS":
-        if type(val) is list:
-            return _strings(val)
-    elif tag == "NS":
-        if type(val) is list:
-            numbers += val
-            return set(map(_exact, val))
-    elif tag == "B":
-        return _binary(val)
-    elif tag == "BS":  # noqa: SIM102 - one shape for every branch
-        if type(val) is list:
-            return set(map(_binary, val))
-    raise ValueError(tag)
+    kind = _TYPES.get(tag)
+    if kind is None:
+        raise ValueError("unknown type tag")
+    return kind.decode(val, depth, numbers)
 
 
 def decode_value(av: Mapping[str, Any]) -> Any:
@@ -251,56 +226,153 @@ def decode_image(image: Mapping[str, Any]) -> dict[str, Any]:
         raise DecodeError("", "image could not be decoded") from exc
 
 
-# --- the slow path: find and name what is broken -------------------------------------------
+# --- the ten types: one table, for decoding (_tagged) and for naming what is broken --------
 
-_SIMPLE_CHECKS: dict[str, tuple[type, str]] = {  # isinstance: bool cannot be subclassed
-    "S": (str, "S value is not a string"),
-    "BOOL": (bool, "BOOL value is not true or false"),
+
+def _decode_s(val: Any, depth: int, numbers: list[Any]) -> str:
+    if isinstance(val, str):
+        return val
+    raise ValueError("S")
+
+
+def _decode_n(val: Any, depth: int, numbers: list[Any]) -> Decimal:
+    numbers.append(val)
+    return _exact(val)
+
+
+def _decode_bool(val: Any, depth: int, numbers: list[Any]) -> bool:
+    if type(val) is bool:
+        return val
+    raise ValueError("BOOL")
+
+
+def _decode_null(val: Any, depth: int, numbers: list[Any]) -> None:
+    if val is not True:
+        raise ValueError("NULL")
+
+
+def _decode_m(val: Any, depth: int, numbers: list[Any]) -> dict[str, Any]:
+    if depth < MAX_DEPTH:
+        return _map(val, depth + 1, numbers)
+    raise ValueError("M")
+
+
+def _decode_l(val: Any, depth: int, numbers: list[Any]) -> list[Any]:
+    if depth < MAX_DEPTH and type(val) is list:
+        return _list(val, depth + 1, numbers)
+    raise ValueError("L")
+
+
+def _decode_ss(val: Any, depth: int, numbers: list[Any]) -> set[str]:
+    if type(val) is list:
+        return _strings(val)
+    raise ValueError("SS")
+
+
+def _decode_ns(val: Any, depth: int, numbers: list[Any]) -> set[Decimal]:
+    if type(val) is list:
+        numbers += val
+        return set(map(_exact, val))
+    raise ValueError("NS")
+
+
+def _decode_b(val: Any, depth: int, numbers: list[Any]) -> bytes:
+    return _binary(val)
+
+
+def _decode_bs(val: Any, depth: int, numbers: list[Any]) -> set[bytes]:
+    if type(val) is list:
+        return set(map(_binary, val))
+    raise ValueError("BS")
+
+
+def _check_simple(kind: type, message: str) -> Any:
+    def check(val: Any, path: str, depth: int) -> None:
+        if not isinstance(val, kind):
+            raise DecodeError(path, message)
+
+    return check
+
+
+def _check_parsed(parse: Any, message: str) -> Any:
+    def check(val: Any, path: str, depth: int) -> None:
+        _check(path, parse, val, message)
+
+    return check
+
+
+def _check_null(val: Any, path: str, depth: int) -> None:
+    if val is not True:
+        raise DecodeError(path, "NULL value must be true")
+
+
+def _check_m(val: Any, path: str, depth: int) -> None:
+    if depth >= MAX_DEPTH:
+        raise DecodeError(path, f"nested deeper than {MAX_DEPTH} levels")
+    if not isinstance(val, Mapping):
+        raise DecodeError(path, "M value is not a map")
+    for key, item in val.items():
+        if type(key) is not str:
+            raise DecodeError(path, "map key is not a string")
+        _diagnose(item, f"{path}.{key}" if path else key, depth + 1)
+
+
+def _check_l(val: Any, path: str, depth: int) -> None:
+    if depth >= MAX_DEPTH:
+        raise DecodeError(path, f"nested deeper than {MAX_DEPTH} levels")
+    if type(val) is not list:
+        raise DecodeError(path, "L value is not a list")
+    for i, item in enumerate(val):
+        _diagnose(item, f"{path}[{i}]", depth + 1)
+
+
+def _check_set(tag: str, member: Any) -> Any:
+    def check(val: Any, path: str, depth: int) -> None:
+        if type(val) is not list:
+            raise DecodeError(path, f"{tag} value is not a list")
+        for i, item in enumerate(val):
+            member(item, f"{path}[{i}]", depth)
+
+    return check
+
+
+class _Type(NamedTuple):
+    decode: Any  # (value, depth, numbers) -> the Python value, or raises
+    check: Any  # (value, path, depth) -> None, or raises the DecodeError that names the fault
+
+
+# The fast path (_map, _list) decodes the common types inline - a call per value costs more
+# than the decoding itself - and hands everything else, every malformed value included, to this
+# table; so does decode_value. _diagnose walks a broken image with the same table.
+_TYPES: dict[str, _Type] = {
+    "S": _Type(_decode_s, _check_simple(str, "S value is not a string")),
+    "N": _Type(_decode_n, _check_parsed(_number, "N value is not a valid number")),
+    "BOOL": _Type(_decode_bool, _check_simple(bool, "BOOL value is not true or false")),
+    "NULL": _Type(_decode_null, _check_null),
+    "M": _Type(_decode_m, _check_m),
+    "L": _Type(_decode_l, _check_l),
+    "SS": _Type(_decode_ss, _check_set("SS", _check_simple(str, "SS member is not a string"))),
+    "NS": _Type(
+        _decode_ns,
+        _check_set("NS", _check_parsed(_number, "NS member is not a valid number")),
+    ),
+    "B": _Type(_decode_b, _check_parsed(_binary, "B value is not valid base64")),
+    "BS": _Type(
+        _decode_bs,
+        _check_set("BS", _check_parsed(_binary, "BS member is not valid base64")),
+    ),
 }
 
 
 def _diagnose(av: Any, path: str, depth: int = 0) -> None:
-    """Walk ``av`` like :func:`_tagged` does, raising a :class:`DecodeError` at the first fault."""
+    """Walk ``av`` as decoding does, raising a :class:`DecodeError` at the first fault."""
     if not isinstance(av, Mapping) or len(av) != 1:
         raise DecodeError(path, "not an attribute value (a map with exactly one type tag)")
     ((tag, val),) = av.items()
-    if tag in _SIMPLE_CHECKS:
-        kind, message = _SIMPLE_CHECKS[tag]
-        if not isinstance(val, kind):
-            raise DecodeError(path, message)
-    elif tag == "N":
-        _check(path, _number, val, "N value is not a valid number")
-    elif tag == "B":
-        _check(path, _binary, val, "B value is not valid base64")
-    elif tag == "NULL":
-        if val is not True:
-            raise DecodeError(path, "NULL value must be true")
-    elif tag in ("M", "L") and depth >= MAX_DEPTH:
-        raise DecodeError(path, f"nested deeper than {MAX_DEPTH} levels")
-    elif tag == "M":
-        if not isinstance(val, Mapping):
-            raise DecodeError(path, "M value is not a map")
-        for key, item in val.items():
-            if type(key) is not str:
-                raise DecodeError(path, "map key is not a string")
-            _diagnose(item, f"{path}.{key}" if path else key, depth + 1)
-    elif tag == "L":
-        if type(val) is not list:
-            raise DecodeError(path, "L value is not a list")
-        for i, item in enumerate(val):
-            _diagnose(item, f"{path}[{i}]", depth + 1)
-    elif tag in ("SS", "NS", "BS"):
-        if type(val) is not list:
-            raise DecodeError(path, f"{tag} value is not a list")
-        for i, item in enumerate(val):
-            if tag == "SS" and not isinstance(item, str):
-                raise DecodeError(f"{path}[{i}]", "SS member is not a string")
-            if tag == "NS":
-                _check(f"{path}[{i}]", _number, item, "NS member is not a valid number")
-            if tag == "BS":
-                _check(f"{path}[{i}]", _binary, item, "BS member is not valid base64")
-    else:
+    kind = _TYPES.get(tag)
+    if kind is None:
         raise DecodeError(path, f"unknown type tag {str(tag)[:16]!r}")
+    kind.check(val, path, depth)
 
 
 def _check(path: str, parse: Any, val: Any, message: str) -> None:

@@ -60,6 +60,10 @@ class InOrder(Generic[T]):
             self._by_key[key] = future
         self._queue.append((tag, future))
 
+    def oldest(self) -> T | None:
+        """The oldest entry not taken back, or ``None``."""
+        return self._queue[0][0] if self._queue else None
+
     def failing(self) -> bool:
         """Whether a piece of work already raised (then it is time to stop adding)."""
         self._seen({f for f in self._running if f.done()})

@@ -26,13 +26,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from chalicelib.changelog import ChangeLog
 from chalicelib.contract import Verdict, record_error, records_of, reportable, verdict
 from chalicelib.errors import ClaimHeldError, RecordError
-from chalicelib.inorder import InOrder
 from chalicelib.records import Change
 from chalicelib.result import Result
 from chalicelib.sink import LineSink
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
+
+    from chalicelib.inorder import InOrder
 
 __all__ = ["Invocation", "Outcomes", "invoke"]
 
@@ -69,12 +70,14 @@ class Outcomes:
         self.oldest_created: datetime | None = None
         self.duration = 0.0
 
-    def handled(self, change: Change, outcomes: tuple[str | None, ...]) -> None:
-        name = change.event_name
-        self.records[name] = self.records.get(name, 0) + 1
-        for outcome in outcomes:
-            if outcome is not None:
-                self.reactions[outcome] = self.reactions.get(outcome, 0) + 1
+    def handled(self, change: Change, outcome: str | None, later: str | None = None) -> None:
+        """``change`` was handled; its reaction's ``outcome``, and its slow work's (``later``)."""
+        records, name = self.records, change.event_name
+        records[name] = records.get(name, 0) + 1
+        if outcome is not None:
+            self.reactions[outcome] = self.reactions.get(outcome, 0) + 1
+        if later is not None:
+            self.reactions[later] = self.reactions.get(later, 0) + 1
         created = change.approximate_creation_time
         if created is not None and (self.oldest_created is None or created < self.oldest_created):
             self.oldest_created = created
@@ -127,7 +130,16 @@ def invoke(
     return Invocation(verdict(error, report_failures), outcomes)
 
 
-_Entry = tuple[Change, Result]
+class _Entry:
+    """A record waiting its turn: its result, and whether its lines are out already (they go
+    out as soon as it is the oldest record not finished, before its slow work is done)."""
+
+    __slots__ = ("change", "result", "written")
+
+    def __init__(self, change: Change, result: Result) -> None:
+        self.change = change
+        self.result = result
+        self.written = False
 
 
 class _Batch:
@@ -138,17 +150,27 @@ class _Batch:
         self.write = sink.write
         self.outcomes = outcomes
         self.at_once = limit > 1
-        self.pending: InOrder[_Entry] = InOrder(limit)
+        self.limit = limit
+        self._pending: InOrder[_Entry] | None = None  # made for the first record that needs it
 
     def run(self, records: list[Any]) -> RecordError | None:
         """The earliest failure, or ``None``; every record before it finished."""
         try:
             return self._run(records)
         finally:
-            self.pending.close()
+            if self._pending is not None:
+                self._pending.close()
+
+    @property
+    def pending(self) -> InOrder[_Entry]:
+        if self._pending is None:
+            from chalicelib.inorder import InOrder  # only batches with slow work or failures
+
+            self._pending = InOrder(self.limit)
+        return self._pending
 
     def _run(self, records: list[Any]) -> RecordError | None:
-        handle, pending = self.handle, self.pending
+        handle, write, handled = self.handle, self.write, self.outcomes.handled
         for index, raw in enumerate(records):
             change: Change | None = None
             try:
@@ -158,12 +180,17 @@ class _Batch:
                 # Records before this one may still be in flight, and fail: the earliest wins.
                 return self.settle(block=True) or _error(exc, index, change)
             slow = result.slow
-            if slow is None and result.error is None and not pending:
-                self.write(result.lines)  # the common case: nothing in flight, nothing to run
-                self.outcomes.handled(change, (result.outcome,))
+            if slow is None and result.error is None and not self._pending:
+                write(result.lines)  # the common case: nothing in flight, nothing to run
+                handled(change, result.outcome)
                 continue
             work = slow.run if slow is not None and self.at_once else None
-            pending.add((change, result), work, None if slow is None else slow.key)
+            entry = _Entry(change, result)
+            if not self._pending:  # the oldest record not finished: its lines go out now
+                write(result.lines)
+                entry.written = True
+            pending = self.pending
+            pending.add(entry, work, None if slow is None else slow.key)
             failed = self.settle(block=pending.failing())
             if failed is not None:
                 return failed
@@ -171,17 +198,25 @@ class _Batch:
 
     def settle(self, *, block: bool) -> RecordError | None:
         """Finish the pending records in order, as far as their work is done (or all)."""
-        for (change, result), future in self.pending.take(block=block):
-            failed = self.finish(change, result, future)
+        pending = self._pending
+        if pending is None:
+            return None
+        for entry, future in pending.take(block=block):
+            failed = self.finish(entry, future)
             if failed is not None:
                 return failed
+        head = pending.oldest()
+        if head is not None and not head.written:  # every record before it has finished
+            self.write(head.result.lines)
+            head.written = True
         return None
 
-    def finish(
-        self, change: Change, result: Result, future: Future[Any] | None
-    ) -> RecordError | None:
-        """Write ``result``'s lines; run or collect its slow work and write what came of it."""
-        self.write(result.lines)
+    def finish(self, entry: _Entry, future: Future[Any] | None) -> RecordError | None:
+        """Write the record's lines (if not out yet); run or collect its slow work and write
+        what came of it."""
+        change, result = entry.change, entry.result
+        if not entry.written:
+            self.write(result.lines)
         outcome: str | None = None
         try:
             if result.error is not None:
@@ -193,7 +228,7 @@ class _Batch:
                 outcome = after.outcome
         except Exception as exc:
             return _error(exc, change.index, change)
-        self.outcomes.handled(change, (result.outcome, outcome))
+        self.outcomes.handled(change, result.outcome, outcome)
         return None
 
 

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple, TextIO
 
 from chalicelib.changelog import ChangeLog
-from chalicelib.clients import LazyClient
 from chalicelib.contract import BatchResponse
 from chalicelib.errors import ConfigurationError
 from chalicelib.logline import render
@@ -29,6 +28,7 @@ __all__ = ["UsersStream"]
 
 def default_sender(settings: Settings) -> EmailSender:
     from chalicelib.adapters.ses import SesEmailSender
+    from chalicelib.clients import LazyClient  # with the adapters: not at cold start
 
     return SesEmailSender(client_factory=LazyClient("ses", settings.email_concurrency))
 
@@ -37,6 +37,7 @@ def default_ledger(settings: Settings) -> Ledger:
     if not settings.ledger_table:
         return NoLedger()
     from chalicelib.adapters.ledger import DynamoDBLedger
+    from chalicelib.clients import LazyClient
 
     client = LazyClient("dynamodb", settings.email_concurrency)
     return DynamoDBLedger(settings.ledger_table, client_factory=client)

@@ -6,7 +6,7 @@ scenario: emulator, pipeline, kills and restarts, replay; its docstring tells th
 and :mod:`~devtools.faults.verify` (the checks and the report).
 """
 
-from devtools.faults.__main__ import main
+from devtools.faults.command import main
 from devtools.faults.inject import (
     LEDGER_THROTTLE,
     SES_5XX,

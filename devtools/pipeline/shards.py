@@ -3,7 +3,8 @@
 One :class:`Poller` is one mapping (one stream, one function). It reads every shard of the
 stream with boto3 (``DescribeStream``, ``GetShardIterator``, ``GetRecords``), a child shard only
 once its parent is drained, and invokes the handler with Lambda-shaped batches, one batch at a
-time per shard, in stream order. Per shard (:class:`ShardWorker`):
+time per shard, in stream order. Per shard, a :class:`~devtools.pipeline.reader.ShardReader`
+reads the records into a buffer, and a :class:`ShardWorker` decides what happens to them:
 
 * **batching** - a batch holds up to ``batch_size`` records; with a batching window the poller
   waits up to that long for a full batch;
@@ -31,7 +32,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from chalicelib.clients import error_code
@@ -48,11 +48,11 @@ from devtools.pipeline.invoke import Outcome, invoke
 from devtools.pipeline.lineage import lineage_order
 from devtools.pipeline.mapping import Handler, MappingConfig, function_arn
 from devtools.pipeline.progress import PollerStats, Progress
+from devtools.pipeline.reader import GET_RECORDS_LIMIT, ShardReader, sequence
 
-__all__ = ["Poller", "ShardWorker", "lineage_order"]
+__all__ = ["GET_RECORDS_LIMIT", "Poller", "ShardWorker", "lineage_order"]
 
 RecordTransform = Callable[[dict[str, Any]], dict[str, Any]]
-GET_RECORDS_LIMIT = 1000  # the most DynamoDB Streams returns per call
 
 
 class ShardWorker:
@@ -62,151 +62,34 @@ class ShardWorker:
         self.poller = poller
         self.shard_id: str = shard["ShardId"]
         self.parent_id: str | None = shard.get("ParentShardId")
-        self.start_type = start_type
-        self.iterator: str | None = None
-        self.closed = False
-        self.buffer: list[dict[str, Any]] = []
-        self.created: dict[str, float] = {}  # sequence number -> creation time, sub-second
-        self.first_buffered_at = 0.0
-        self.last_fetched: str | None = None
-        self.checkpointed: str | None = None
-        self.next_fetch_at = 0.0
+        saved = poller.checkpoints.get(self.shard_id)
+        self.drained = bool(saved and saved.drained)
+        self.reader = ShardReader(
+            poller, self.shard_id, start_type, None if saved is None else saved.sequence_number
+        )
+        # The retry / give-up state: a failed batch is retried (retries, from retry_at; bisected
+        # batches are cut to limits) until it succeeds, or is given up (pending_give_up: the
+        # on-failure payload, until the destination takes it).
         self.retry_at = 0.0
         self.retries = 0
         self.limits: list[int] = []
         self.pending_give_up: tuple[dict[str, Any], int] | None = None
-        self.skip_through: str | None = None  # after a trim: records up to here were read
-        self.last_empty_fetch = float("-inf")
-        saved = poller.checkpoints.get(self.shard_id)
-        self.drained = bool(saved and saved.drained)
-        if saved is not None:
-            self.checkpointed = saved.sequence_number
 
-    # -- reading ----------------------------------------------------------------------------
+    @property
+    def buffer(self) -> list[dict[str, Any]]:
+        return self.reader.buffer
 
-    def _iterator_request(self) -> dict[str, Any]:
-        request: dict[str, Any] = {"StreamArn": self.poller.config.stream_arn}
-        request["ShardId"] = self.shard_id
-        saved = self.poller.checkpoints.get(self.shard_id)
-        if self.skip_through is not None:
-            request["ShardIteratorType"] = "TRIM_HORIZON"
-        elif self.last_fetched is not None:
-            request.update(ShardIteratorType="AFTER_SEQUENCE_NUMBER")
-            request["SequenceNumber"] = self.last_fetched
-        elif saved is not None and saved.sequence_number is not None:
-            kind = "AT_SEQUENCE_NUMBER" if saved.inclusive else "AFTER_SEQUENCE_NUMBER"
-            request.update(ShardIteratorType=kind, SequenceNumber=saved.sequence_number)
-        else:
-            request["ShardIteratorType"] = self.start_type
-        return request
+    @property
+    def iterator(self) -> str | None:
+        return self.reader.iterator
 
-    def _open(self) -> None:
-        request = self._iterator_request()
-        try:
-            response = self.poller.streams.get_shard_iterator(**request)
-        except Exception as exc:
-            code = error_code(exc)
-            if code == "TrimmedDataAccessException":
-                self._trimmed(f"resume position {request.get('SequenceNumber')} is trimmed")
-                response = self.poller.streams.get_shard_iterator(**self._iterator_request())
-            elif code == "ResourceNotFoundException":
-                self.poller.warn(f"shard is gone ({exc}); treating it as drained", self.shard_id)
-                self._mark_drained()
-                return
-            else:
-                raise
-        self.iterator = response.get("ShardIterator")
-        if self.iterator is None:
-            self.closed = True
+    @property
+    def last_empty_fetch(self) -> float:
+        return self.reader.last_empty_fetch
 
-    def _trimmed(self, why: str) -> None:
-        self.poller.stats.trimmed_ranges += 1
-        self.poller.warn(
-            f"{why}: records between the checkpoint and the oldest record still in the stream "
-            "are lost (TrimmedDataAccessException); continuing from TRIM_HORIZON",
-            self.shard_id,
-        )
-        # Re-read from the oldest record held, skipping what was already read: the horizon
-        # cannot be older than our position, or the stream would not have refused it.
-        self.skip_through = self.last_fetched or self.checkpointed or "-1"
-        self.iterator = None
-
-    def fetch(self, now: float) -> bool:
-        """One ``GetRecords`` when due; True if records arrived."""
-        if self.closed or now < self.next_fetch_at:
-            return False
-        if len(self.buffer) >= self.poller.config.batch_size:
-            return False
-        poller = self.poller
-        try:
-            if self.iterator is None:
-                if poller.switch is not None:
-                    return False  # the old stream is read through open iterators only
-                self._open()
-                if self.iterator is None:
-                    return False
-            response = poller.streams.get_records(
-                ShardIterator=self.iterator, Limit=GET_RECORDS_LIMIT
-            )
-        except Exception as exc:
-            code = error_code(exc)
-            if code == "ExpiredIteratorException":
-                poller.stats.expired_iterators += 1
-                poller.warn(
-                    "shard iterator expired; renewing it after the last record read", self.shard_id
-                )
-                self.iterator = None
-                return True
-            if code == "TrimmedDataAccessException":
-                self._trimmed("the iterator points at trimmed records")
-                return True
-            poller.read_failed(exc, now, "reading failed", self.shard_id)
-            self.next_fetch_at = now + max(1.0, poller.config.poll_interval)
-            return False
-        poller.health.ok()
-        raw_records = response.get("Records", [])
-        self.iterator = response.get("NextShardIterator")
-        if self.iterator is None:
-            self.closed = True
-        if self.skip_through is not None and raw_records:
-            seen = int(self.skip_through)
-            fresh = [r for r in raw_records if int(r["dynamodb"]["SequenceNumber"]) > seen]
-            if not fresh:
-                return True  # a page of records read before the trim: keep reading
-            self.skip_through = None
-            raw_records = fresh
-        records = [poller.convert(record) for record in raw_records]
-        self._remember_created(raw_records, records)
-        if not records:
-            self.last_empty_fetch = now
-            self.next_fetch_at = now + poller.config.poll_interval
-            return False
-        if self.last_fetched is None and self.checkpointed is None:
-            # Remember where reading started, so a poller killed during its first batch
-            # re-reads it instead of jumping to LATEST again.
-            first = records[0]["dynamodb"]["SequenceNumber"]
-            poller.checkpoints.put(self.shard_id, Checkpoint(first, inclusive=True))
-        if not self.buffer:
-            self.first_buffered_at = now
-        self.buffer.extend(records)
-        self.last_fetched = records[-1]["dynamodb"]["SequenceNumber"]
-        return True
-
-    def _remember_created(self, raw: list[dict[str, Any]], records: list[dict[str, Any]]) -> None:
-        for original, record in zip(raw, records, strict=True):
-            created = original["dynamodb"].get("ApproximateCreationDateTime")
-            self.created[_sequence(record)] = (
-                created.timestamp()
-                if isinstance(created, datetime)
-                else float(record["dynamodb"]["ApproximateCreationDateTime"])
-            )
-
-    def created_at(self, record: Mapping[str, Any]) -> float:
-        """When the record was written (sub-second where the endpoint says so)."""
-        found = self.created.get(_sequence(record))
-        if found is None:
-            return float(record["dynamodb"]["ApproximateCreationDateTime"])
-        return found
+    @property
+    def checkpointed(self) -> str | None:
+        return self.reader.checkpointed
 
     # -- the mapping's semantics ------------------------------------------------------------
 
@@ -220,9 +103,12 @@ class ShardWorker:
             return False
         if self.pending_give_up is not None:
             return self._send_pending(now)
-        worked = self.fetch(now)
+        reader = self.reader
+        worked = reader.fetch(now)
+        if reader.gone and not self.drained:
+            self._mark_drained()
         if not self.buffer:
-            if self.closed:
+            if reader.closed:
                 self._mark_drained()
                 return True
             return worked
@@ -232,9 +118,9 @@ class ShardWorker:
         size = self.limits[0] if self.limits else config.batch_size
         waiting = (
             len(self.buffer) < size
-            and not self.closed
+            and not reader.closed
             and self.retries == 0
-            and now - self.first_buffered_at < config.batching_window_seconds
+            and now - reader.first_buffered_at < config.batching_window_seconds
         )
         if waiting:
             return worked
@@ -246,7 +132,7 @@ class ShardWorker:
         if config.maximum_record_age_seconds >= 0:
             expired = 0
             for record in batch:
-                if now - self.created_at(record) <= config.maximum_record_age_seconds:
+                if now - self.reader.created_at(record) <= config.maximum_record_age_seconds:
                     break
                 expired += 1
             if expired:
@@ -313,8 +199,8 @@ class ShardWorker:
             shard=self.shard_id,
             retry=self.retries,
             records=len(batch),
-            first_sequence_number=_sequence(batch[0]),
-            last_sequence_number=_sequence(batch[-1]),
+            first_sequence_number=sequence(batch[0]),
+            last_sequence_number=sequence(batch[-1]),
             delay_seconds=delay,
         )
 
@@ -383,12 +269,9 @@ class ShardWorker:
 
     def _consume(self, count: int) -> None:
         """Checkpoint after the first ``count`` buffered records and drop them."""
-        last = _sequence(self.buffer[count - 1])
+        last = sequence(self.buffer[count - 1])
         self.poller.checkpoints.put(self.shard_id, Checkpoint(last))
-        self.checkpointed = last
-        for record in self.buffer[:count]:
-            self.created.pop(_sequence(record), None)
-        del self.buffer[:count]
+        self.reader.take(count)  # and it is now the reader's checkpointed position
         while count and self.limits:
             if self.limits[0] <= count:
                 count -= self.limits.pop(0)
@@ -405,23 +288,19 @@ class ShardWorker:
     def _report(
         self, batch: list[dict[str, Any]], outcome: str, result: Outcome, now: float
     ) -> None:
-        lag = max(0.0, self.poller.clock() - self.created_at(batch[-1]))
+        lag = max(0.0, self.poller.clock() - self.reader.created_at(batch[-1]))
         self.poller.stats.max_lag_seconds = max(self.poller.stats.max_lag_seconds, lag)
         self.poller.progress.emit(
             "batch",
             shard=self.shard_id,
             records=len(batch),
-            first_sequence_number=_sequence(batch[0]),
-            last_sequence_number=_sequence(batch[-1]),
+            first_sequence_number=sequence(batch[0]),
+            last_sequence_number=sequence(batch[-1]),
             lag_seconds=round(lag, 3),
             outcome=outcome,
             duration_ms=round(result.duration * 1000, 1),
             error=result.error,
         )
-
-
-def _sequence(record: Mapping[str, Any]) -> str:
-    return str(record["dynamodb"]["SequenceNumber"])
 
 
 class Poller:
@@ -571,10 +450,10 @@ class Poller:
                 due.append(
                     max(
                         worker.retry_at,
-                        worker.first_buffered_at + self.config.batching_window_seconds,
+                        worker.reader.first_buffered_at + self.config.batching_window_seconds,
                     )
                 )
-            due.append(worker.next_fetch_at)
+            due.append(worker.reader.next_fetch_at)
         return min(max(0.0, min(due) - now), max(self.config.poll_interval, 0.01))
 
     def run(self, stop: threading.Event | None = None) -> PollerStats:

@@ -355,3 +355,22 @@ def test_email_concurrency_defaults_to_16_and_is_bounded() -> None:
     for bad in ("0", "65", "-3", "many"):
         with pytest.raises(ConfigurationError, match="EMAIL_CONCURRENCY"):
             Settings.from_environ({**sender, "EMAIL_CONCURRENCY": bad})
+
+
+def test_the_oldest_records_line_is_out_before_its_email_is_sent(
+    make_service: MakeService, stream: FakeStream, logs: LogLines
+) -> None:
+    """The change line of the oldest unfinished record does not wait for its email: a tool
+    that sees the email arrive finds the line already written (tests/devtools/
+    test_real_clients.py relies on it)."""
+    seen: list[list[str]] = []
+
+    class Looking:
+        def send(self, message: EmailMessage) -> str:
+            seen.append(logs.messages())
+            return "id"
+
+    make_service(env(16), sender=Looking(), ledger=NoLedger()).handle(inserts(stream, 1))
+
+    assert seen == [["change"]]
+    assert logs.messages() == ["change", "welcome_email_sent"]

@@ -1,0 +1,61 @@
+"""``python -m devtools.faults`` (``make faults``): the seeded fault-injection run, each
+scenario's report, exit 1 unless every check holds (see :mod:`devtools.faults.run`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+
+from devtools.faults.run import FaultRun
+
+__all__ = ["main"]
+
+
+def quiet_emulator() -> None:
+    """moto says, for each alarm of the stack, that its CloudFormation cannot create alarms."""
+    import logging
+    import warnings
+
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.faults",
+        description="Seeded fault-injection run on the local pipeline (see the module docstring).",
+    )
+    parser.add_argument("--changes", type=int, default=5000, help="writes to make (5000)")
+    parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--other-key",
+        default="user_id",
+        help="then run a fifth-size scenario on a Users table keyed by this name (user_id); "
+        "'' for none",
+    )
+    args = parser.parse_args(argv)
+    if args.changes < 1:
+        parser.error("--changes must be at least 1")
+    quiet_emulator()
+    scenarios = [("id", args.changes)]
+    if args.other_key:
+        scenarios.append((args.other_key, max(100, args.changes // 5)))
+    reports = []
+    for key, changes in scenarios:
+        run = FaultRun(
+            changes=changes,
+            seed=args.seed,
+            key=key,
+            progress=None if args.quiet or args.json else sys.stdout,
+        )
+        reports.append(run.run())
+        if not args.json:
+            print(reports[-1].text())
+    if args.json:
+        print(json.dumps([{**asdict(r), "ok": r.ok} for r in reports], indent=1))
+    return 0 if all(r.ok for r in reports) else 1
