@@ -56,6 +56,10 @@ class TransientError(Exception):
     """A dependency failed in a way that a retry may fix (throttling, 5xx, timeouts)."""
 
 
+class ClaimHeld(TransientError):
+    """The ledger claim of a side effect is held by another invocation (retry later)."""
+
+
 class PermanentEmailError(Exception):
     """The welcome email can never be sent as asked (invalid or rejected recipient)."""
 

@@ -16,8 +16,9 @@ from typing import Any, TextIO
 
 from chalicelib.batch import BatchResponse, InOrder, process_batch
 from chalicelib.changelog import ChangeLog, make_logger
-from chalicelib.errors import ConfigurationError, RecordError
+from chalicelib.errors import ClaimHeld, ConfigurationError, RecordError
 from chalicelib.logline import render
+from chalicelib.metrics import Tally, metrics_settings, write_metrics
 from chalicelib.ports import EmailSender, Ledger, NoLedger
 from chalicelib.reactions import UserReactions
 from chalicelib.redaction import Redactor, scrub_text
@@ -77,15 +78,20 @@ class UsersStream:
         sender: EmailSender | None = None,
         ledger: Ledger | None = None,
         log_stream: TextIO | None = None,
+        metrics_stream: TextIO | None = None,
     ) -> None:
         self._environ = environ
         self._sender = sender
         self._ledger = ledger
         self._log_stream = log_stream
+        self._metrics_stream = metrics_stream  # None: standard output as it is at each write
         self._built: tuple[Settings, UserReactions, ChangeLog] | None = None
 
+    def _env(self) -> Mapping[str, str]:
+        return os.environ if self._environ is None else self._environ
+
     def settings(self) -> Settings:
-        return Settings.from_environ(os.environ if self._environ is None else self._environ)
+        return Settings.from_environ(self._env())
 
     def _build(self, settings: Settings) -> tuple[UserReactions, ChangeLog]:
         built = self._built
@@ -100,9 +106,11 @@ class UsersStream:
         self._built = (settings, reactions, log)
         return reactions, log
 
-    def handle(self, event: Any) -> BatchResponse:
+    def handle(self, event: Any, context: Any = None) -> BatchResponse:
+        tally = Tally()  # metrics (issue 14): counted during the batch, one EMF line after it
         try:
             settings = self.settings()
+            namespace, stage = metrics_settings(self._env())
         except ConfigurationError as wrong:  # before any record: one error for the invocation
             line = {"level": "ERROR", "message": "configuration_error", "cause": str(wrong)}
             # A logger of its own: the shared one's level belongs to the settings (LOG_LEVEL).
@@ -112,6 +120,10 @@ class UsersStream:
         reactions, log = self._build(settings)
 
         def failed(error: RecordError) -> None:
+            reported = settings.report_failures and error.sequence_number is not None
+            tally.failed(
+                error.index, reported=reported, claim_lost=isinstance(error.__cause__, ClaimHeld)
+            )
             log.event(
                 logging.ERROR,
                 "record_failed",
@@ -120,12 +132,13 @@ class UsersStream:
                 index=error.index,
                 field=error.field,
                 cause=error.cause,
-                reported=settings.report_failures and error.sequence_number is not None,
+                reported=reported,
             )
 
         # Emails of a batch go out together; its log lines still come out in record order.
         order = InOrder()
-        log.route = order.write
+        log.route, log.tally = order.write, tally.event
+        finished = False
         try:
             response = process_batch(
                 event,
@@ -135,8 +148,16 @@ class UsersStream:
                 concurrency=settings.email_concurrency,
                 output=order,
             )
+            finished = True
+        except BaseException:
+            finished = tally.failed_at is not None  # stopped at a failed record, as documented
+            raise
         finally:
-            log.route = None
+            log.route = log.tally = None
+            # Metrics (issue 14): the invocation's one EMF line, whatever the outcome.
+            write_metrics(
+                self._metrics_stream, tally, event, context, (namespace, stage), finished=finished
+            )
         if isinstance(event, Mapping) and "window" in event:
             # A tumbling-window event: Lambda hands the state returned now to the next
             # invocation of the window. This function keeps none; it passes it on unchanged.

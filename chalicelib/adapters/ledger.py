@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib.errors import TransientError
+from chalicelib.errors import ClaimHeld, TransientError
 from chalicelib.ports import Unmarked
 
 __all__ = ["DynamoDBLedger"]
@@ -156,7 +156,7 @@ class DynamoDBLedger:
             raise TransientError("ledger entry changed while claiming; retry")
         if entry.get("state", {}).get("S") == DONE:
             return False
-        raise TransientError("another invocation holds this side effect's claim; retry later")
+        raise ClaimHeld("another invocation holds this side effect's claim; retry later")
 
     def _release(self, key: str, token: str) -> None:
         # A failed release is harmless: the lease expires by itself, and the action's error
