@@ -42,6 +42,7 @@ changes were handled in stream order; no address or redacted value reached a log
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import random
 import sys
@@ -53,6 +54,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
+
+from devtools.localmetrics import EmfTee, MetricStore, sample_queue, watching
+
+FAULTS_DASHBOARD = Path(__file__).resolve().parent.parent / "build" / "dashboard-faults.png"
 
 __all__ = [
     "Fault",
@@ -517,6 +522,7 @@ class FaultRun:
         key: str = "id",
         misconfigure: bool = True,
         foreign: int = 3,
+        metrics: MetricStore | None = None,
     ) -> None:
         self.changes = changes
         self.seed = seed
@@ -551,6 +557,9 @@ class FaultRun:
         self.pollers: list[Any] = []
         self.poller: Any = None
         self._clients: dict[str, Any] = {}
+        # The function's EMF lines and the Lambda-side measurements (devtools.localmetrics).
+        self.metrics = metrics if metrics is not None else MetricStore()
+        self.emf = EmfTee(io.StringIO(), self.metrics)
 
     def client(self, service: str) -> Any:
         """One boto3 client per service on the emulator, for the whole run."""
@@ -593,6 +602,7 @@ class FaultRun:
             sender=SesEmailSender(lambda: ses),
             ledger=ledger if self.use_ledger else NoLedger(),
             log_stream=self.log_sink,
+            metrics_stream=self.emf,
         )
 
         def runtime(event: dict[str, Any], context: Any) -> Any:
@@ -601,7 +611,7 @@ class FaultRun:
             plan.after_batch(process)
             return response
 
-        return self.acks.wrap(runtime)
+        return self.acks.wrap(watching(runtime, self.metrics))
 
     def _poller(self) -> Any:
         from devtools.pipeline import JsonFileCheckpoints, MappingConfig, Poller, Progress
@@ -656,8 +666,6 @@ class FaultRun:
                 self.emulator.stop()
 
     def _run(self, started: float) -> Report:
-        import io
-
         from devtools.replay import LocalHandler, Replayer
 
         self.log_sink = io.StringIO()
@@ -690,6 +698,7 @@ class FaultRun:
             written += count
             self._pump()
             self.say(f"  {written} changes written and polled")
+            sample_queue(self.metrics, self.client("sqs"), self.stack.queue_url)
             chunk += 1
 
         # The faults stop; time passes beyond any lease a killed process left; then replay.
@@ -705,6 +714,7 @@ class FaultRun:
             run_batch=LocalHandler(self._handler(), self.poller.config),
         )
         replayed = replayer.run()
+        sample_queue(self.metrics, self.client("sqs"), self.stack.queue_url)
         return self._verify(
             queued, replayed.as_dict(), time.monotonic() - started, foreign_addresses
         )
@@ -985,6 +995,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument(
+        "--dashboard",
+        type=Path,
+        default=FAULTS_DASHBOARD,
+        help="where to draw the dashboard from the run's metrics (PNG; default "
+        "build/dashboard-faults.png)",
+    )
+    parser.add_argument(
         "--other-key",
         default="user_id",
         help="then run a fifth-size scenario on a Users table keyed by this name (user_id); "
@@ -998,19 +1015,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.other_key:
         scenarios.append((args.other_key, max(100, args.changes // 5)))
     reports = []
+    metrics = MetricStore()
     for key, changes in scenarios:
         run = FaultRun(
             changes=changes,
             seed=args.seed,
             key=key,
             progress=None if args.quiet or args.json else sys.stdout,
+            metrics=metrics,
         )
         reports.append(run.run())
         if not args.json:
             print(reports[-1].text())
+    _draw(metrics, args.dashboard, quiet=args.json)
     if args.json:
         print(json.dumps([{**asdict(r), "ok": r.ok} for r in reports], indent=1))
     return 0 if all(r.ok for r in reports) else 1
+
+
+def _draw(metrics: MetricStore, output: Path, *, quiet: bool) -> None:
+    """The stack's dashboard, drawn from every scenario's metrics."""
+    from devtools.dashboard import local_values, render
+
+    values = local_values(region="us-east-1", function="users-stream-faults", queue="faults")
+    render(metrics, values, output)
+    if not quiet:
+        print(f"Dashboard drawn from {metrics.emf_lines} EMF line(s): {output}")
 
 
 if __name__ == "__main__":
