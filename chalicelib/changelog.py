@@ -181,6 +181,8 @@ class ChangeLog:
         # Set for the duration of a batch (issue 14's metrics): told each event's message,
         # in record order like the lines (a record's count is dropped with its lines).
         self.tally: Callable[[str], object] | None = None
+        # The invocation's request id (Lambda's context.aws_request_id), on every line while set.
+        self.request_id: str | None = None
         self._redact = redactor
 
     def change(self, change: Change) -> None:
@@ -215,6 +217,8 @@ class ChangeLog:
             "old_image": plain_old,
             "new_image": plain_new,
         }
+        if self.request_id is not None:
+            entry["request_id"] = self.request_id
         self._write(logging.INFO, render(entry, scrub_text))
 
     def event(self, level: int, message: str, change: Change | None = None, **fields: Any) -> None:
@@ -230,6 +234,8 @@ class ChangeLog:
             entry["event_id"] = change.event_id
             entry["keys"] = self._redact(change.keys)
         entry.update(fields)
+        if self.request_id is not None:
+            entry["request_id"] = self.request_id
         self._write(level, render(entry, scrub_text))
 
     def _count(self, tally: Callable[[str], object], message: str) -> None:

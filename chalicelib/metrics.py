@@ -30,9 +30,20 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import ConfigurationError
+
+if TYPE_CHECKING:  # no Protocol class built at cold start
+    from typing import Protocol
+
+    class LineSink(Protocol):
+        """Where the EMF line goes: any text stream (standard output in Lambda)."""
+
+        def write(self, text: str, /) -> int: ...
+
+        def flush(self) -> None: ...
+
 
 __all__ = [
     "COUNTS",
@@ -40,9 +51,9 @@ __all__ = [
     "DIMENSIONS",
     "EVENT_METRICS",
     "Tally",
-    "emf_document",
     "emf_line",
     "metrics_settings",
+    "request_id",
     "write_metrics",
 ]
 
@@ -149,36 +160,29 @@ def _count_records(rows: Sequence[Any], handled: int, values: dict[str, float]) 
     return oldest
 
 
-def emf_document(
+def emf_line(
     values: Mapping[str, float],
-    *,
     namespace: str,
     dimensions: Mapping[str, str],
     timestamp_ms: int,
     extra: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The EMF document: ``_aws`` metadata, then each dimension and metric as a root member."""
-    metrics = [
+) -> str:
+    """The EMF document as one JSON line: ``_aws`` metadata, then ``extra``, each dimension
+    and each metric as a root member."""
+    units = [
         {"Name": name, "Unit": "Milliseconds" if name in MILLISECONDS else "Count"}
         for name in values
     ]
-    document: dict[str, Any] = {
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [
-                {"Namespace": namespace, "Dimensions": [list(dimensions)], "Metrics": metrics}
-            ],
-        },
-        **(extra or {}),
-        **dimensions,
-        **values,
-    }
-    return document
+    directive = {"Namespace": namespace, "Dimensions": [list(dimensions)], "Metrics": units}
+    metadata = {"Timestamp": timestamp_ms, "CloudWatchMetrics": [directive]}
+    document = {"_aws": metadata, **(extra or {}), **dimensions, **values}
+    return json.dumps(document, separators=(",", ":"))
 
 
-def emf_line(document: Mapping[str, Any]) -> str:
-    """An EMF document (:func:`emf_document`) as one compact JSON line."""
-    return json.dumps(document, separators=(",", ":"), ensure_ascii=True)
+def request_id(context: Any) -> str | None:
+    """The invocation's request id, from Lambda's context object (``None`` without one)."""
+    found = getattr(context, "aws_request_id", None)
+    return found if type(found) is str else None
 
 
 def _function_name(context: Any) -> str:
@@ -189,7 +193,7 @@ def _function_name(context: Any) -> str:
 
 
 def write_metrics(
-    stream: TextIO | None,
+    stream: LineSink | None,
     tally: Tally,
     event: Any,
     context: Any,
@@ -207,21 +211,10 @@ def write_metrics(
     try:
         records = event.get("Records") if isinstance(event, Mapping) else None
         values = tally.values(records, time.time(), ended, finished=finished)
-        request_id = getattr(context, "aws_request_id", None)
         namespace, stage = where
-        line = emf_line(
-            emf_document(
-                values,
-                namespace=namespace,
-                dimensions={"FunctionName": _function_name(context), "Stage": stage},
-                timestamp_ms=int(time.time() * 1000),
-                extra={
-                    "level": "INFO",
-                    "message": "metrics",
-                    "request_id": request_id if type(request_id) is str else None,
-                },
-            )
-        )
+        dimensions = {"FunctionName": _function_name(context), "Stage": stage}
+        extra = {"level": "INFO", "message": "metrics", "request_id": request_id(context)}
+        line = emf_line(values, namespace, dimensions, int(time.time() * 1000), extra)
         out = sys.stdout if stream is None else stream
         out.write(line + "\n")
         out.flush()

@@ -12,17 +12,20 @@ import os
 import sys
 import threading
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from chalicelib.batch import BatchResponse, InOrder, process_batch
 from chalicelib.changelog import ChangeLog, make_logger
 from chalicelib.errors import ClaimHeld, ConfigurationError, RecordError
 from chalicelib.logline import render
-from chalicelib.metrics import Tally, metrics_settings, write_metrics
+from chalicelib.metrics import Tally, metrics_settings, request_id, write_metrics
 from chalicelib.ports import EmailSender, Ledger, NoLedger
 from chalicelib.reactions import UserReactions
 from chalicelib.redaction import Redactor, scrub_text
 from chalicelib.settings import Settings
+
+if TYPE_CHECKING:
+    from chalicelib.metrics import LineSink
 
 __all__ = ["UsersStream"]
 
@@ -78,7 +81,7 @@ class UsersStream:
         sender: EmailSender | None = None,
         ledger: Ledger | None = None,
         log_stream: TextIO | None = None,
-        metrics_stream: TextIO | None = None,
+        metrics_stream: LineSink | None = None,
     ) -> None:
         self._environ = environ
         self._sender = sender
@@ -112,7 +115,10 @@ class UsersStream:
             settings = self.settings()
             namespace, stage = metrics_settings(self._env())
         except ConfigurationError as wrong:  # before any record: one error for the invocation
-            line = {"level": "ERROR", "message": "configuration_error", "cause": str(wrong)}
+            line: dict[str, Any] = {"level": "ERROR", "message": "configuration_error"}
+            line["cause"] = str(wrong)
+            if request_id(context) is not None:
+                line["request_id"] = request_id(context)
             # A logger of its own: the shared one's level belongs to the settings (LOG_LEVEL).
             stream = sys.stdout if self._log_stream is None else self._log_stream
             make_logger("ERROR", stream).error(render(line, scrub_text))
@@ -138,6 +144,7 @@ class UsersStream:
         # Emails of a batch go out together; its log lines still come out in record order.
         order = InOrder()
         log.route, log.tally = order.write, tally.event
+        log.request_id = request_id(context)
         finished = False
         try:
             response = process_batch(
@@ -153,7 +160,7 @@ class UsersStream:
             finished = tally.failed_at is not None  # stopped at a failed record, as documented
             raise
         finally:
-            log.route = log.tally = None
+            log.route = log.tally = log.request_id = None
             # Metrics (issue 14): the invocation's one EMF line, whatever the outcome.
             write_metrics(
                 self._metrics_stream, tally, event, context, (namespace, stage), finished=finished

@@ -18,7 +18,8 @@ from chalice.test import Client
 
 import app
 from chalicelib.errors import ClaimHeld, PermanentEmailError
-from chalicelib.metrics import COUNTS, Tally, emf_document, emf_line, metrics_settings
+from chalicelib.logline import render
+from chalicelib.metrics import COUNTS, Tally, emf_line, metrics_settings
 from chalicelib.service import UsersStream
 from chalicelib.welcome import EmailMessage
 from devtools.stream_events import FakeStream
@@ -85,10 +86,7 @@ def test_the_checker_refuses_text_around_the_object() -> None:
 
 
 def line_of(values: dict[str, float]) -> str:
-    document = emf_document(
-        values, namespace="UsersStream", dimensions=DIMENSIONS, timestamp_ms=1796124603094
-    )
-    return emf_line(document)
+    return emf_line(values, "UsersStream", DIMENSIONS, 1796124603094)
 
 
 def every_metric() -> dict[str, float]:
@@ -189,6 +187,10 @@ def test_a_batch_through_chalices_test_client_prints_a_valid_line_with_its_count
     assert document["Stage"] == "dev"
     assert document["FunctionName"] == "handle_user_changes"  # the test client's context
     assert document["message"] == "metrics"
+    # Correlation: every line of the invocation carries its request id.
+    lines = [json.loads(raw) for raw in output.splitlines() if raw.startswith("{")]
+    assert len(lines) == 8  # five changes, an email sent, one skipped, the metrics
+    assert {line.get("request_id") for line in lines} == {document["request_id"]}
     assert document["request_id"]
 
 
@@ -274,3 +276,10 @@ def test_the_namespace_and_stage_are_settings() -> None:
     )
     with pytest.raises(Exception, match="METRICS_NAMESPACE"):
         metrics_settings({"METRICS_NAMESPACE": "AWS/Lambda"})
+
+
+def test_an_over_long_line_keeps_its_request_id() -> None:
+    entry = {"level": "INFO", "message": "change", "big": "x" * 300_000, "request_id": "r-1"}
+    cut = json.loads(render(entry, lambda text: text))
+    assert cut["big"].startswith("<cut:")
+    assert cut["request_id"] == "r-1"
