@@ -1,13 +1,17 @@
 """Figure 7: the cost of the invocation's metrics line, against Powertools Metrics.
 
-Per invocation: the batch is tallied the same way for both (records by kind, the oldest
-creation time, a few outcome events), then written as one EMF line to ``os.devnull``: by
-``chalicelib.metrics`` (``write_metrics``), or by Powertools' ``Metrics`` (two dimensions,
-every metric added with its unit, ``serialize_metric_set``, ``json.dumps``, the write, then
-``clear_metrics``, which is what ``flush_metrics`` does). At import: what each writer adds to
-the app's cold start - in a fresh ``python -S`` process with only the project and
-site-packages on its path, everything else the app imports is imported first, then the
-writer is timed; median of runs.
+In the handler: the same ``UsersStream`` on the same 100-record batch, with its metrics line
+and with ``write_metrics`` replaced by a function that does nothing, interleaved; the cost is
+the difference of the best rounds. The writer alone, per invocation: the batch is tallied the
+same way for both (records by kind, the oldest creation time, a few outcome events), then
+written as one EMF line to ``os.devnull``: by ``chalicelib.metrics`` (``write_metrics``), or by
+Powertools' ``Metrics`` (two dimensions, every metric added with its unit,
+``serialize_metric_set``, ``json.dumps``, the write, then ``clear_metrics``, which is what
+``flush_metrics`` does); each call follows a garbage collection, so caches are cold. At
+import: what each writer adds to the app's cold start - in a fresh ``python -S`` process with
+only the project and site-packages on its path and no bytecode (every module compiled from
+source, as from the deployment zip), everything else the app imports is imported first, then
+the writer is timed; median of runs.
 """
 
 from __future__ import annotations
@@ -17,13 +21,23 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+import chalicelib.service
+from benchmarks.handler import HANDLER_ENVIRON, RefusingSender
 from chalicelib.metrics import MILLISECONDS, Tally, write_metrics
+from chalicelib.service import UsersStream
 
-__all__ = ["CONTENDERS", "import_seconds", "powertools_line", "users_stream_line"]
+__all__ = [
+    "CONTENDERS",
+    "import_seconds",
+    "in_the_handler",
+    "powertools_line",
+    "users_stream_line",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 WHERE = ("UsersStream", "dev")
@@ -66,6 +80,31 @@ def powertools_line(event: dict[str, Any], sink: TextIO) -> Callable[[], None]:
 
 CONTENDERS = {"users-stream": users_stream_line, "Powertools": powertools_line}
 
+
+def _nothing(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+def in_the_handler(event: dict[str, Any], sink: TextIO) -> dict[str, Callable[[], None]]:
+    """The handler on ``event`` with its metrics line, and without it."""
+    service = UsersStream(
+        environ=HANDLER_ENVIRON, sender=RefusingSender(), log_stream=sink, metrics_stream=sink
+    )
+
+    def run(writer: Callable[..., None]) -> Callable[[], None]:
+        def handle() -> None:
+            namespace = vars(chalicelib.service)
+            namespace["write_metrics"] = writer
+            try:
+                service.handle(event)
+            finally:
+                namespace["write_metrics"] = write_metrics
+
+        return handle
+
+    return {"with the line": run(write_metrics), "without": run(_nothing)}
+
+
 IMPORT_PROBE = """
 import sys, time
 import chalice.app, chalicelib.batch, chalicelib.changelog, chalicelib.settings
@@ -83,7 +122,15 @@ STATEMENTS = {
 def import_seconds(name: str, runs: int) -> float:
     """The median time to import ``name``'s metrics writer in a fresh process."""
     site = next(p for p in sys.path if p.endswith("site-packages"))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(ROOT), site))}
+    # No bytecode read or written: every module is compiled from source, as from a zip
+    # without bytecode in Lambda (the app's case, figure 3).
+    empty = tempfile.mkdtemp(prefix="no-bytecode-")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join((str(ROOT), site)),
+        "PYTHONPYCACHEPREFIX": empty,
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     times = []
     for _ in range(runs):
         result = subprocess.run(
@@ -95,4 +142,5 @@ def import_seconds(name: str, runs: int) -> float:
             check=True,
         )
         times.append(float(result.stdout))
+    os.rmdir(empty)
     return statistics.median(times)

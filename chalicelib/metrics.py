@@ -82,6 +82,8 @@ COUNTS = (
 MILLISECONDS = ("StreamLag", "HandlerDuration")
 _TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 _MAX_NAMESPACE = 255  # CloudWatch's limit (PutMetricData Namespace)
+_DIRECTIVES: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}
+_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 
 def metrics_settings(env: Mapping[str, str]) -> tuple[str, str]:
@@ -168,15 +170,19 @@ def emf_line(
     extra: Mapping[str, Any] | None = None,
 ) -> str:
     """The EMF document as one JSON line: ``_aws`` metadata, then ``extra``, each dimension
-    and each metric as a root member."""
-    units = [
-        {"Name": name, "Unit": "Milliseconds" if name in MILLISECONDS else "Count"}
-        for name in values
-    ]
-    directive = {"Namespace": namespace, "Dimensions": [list(dimensions)], "Metrics": units}
-    metadata = {"Timestamp": timestamp_ms, "CloudWatchMetrics": [directive]}
-    document = {"_aws": metadata, **(extra or {}), **dimensions, **values}
-    return json.dumps(document, separators=(",", ":"))
+    and each metric as a root member. The directive is the same for every invocation of a
+    function: encoded once, then reused."""
+    shape = (namespace, tuple(dimensions), tuple(values))
+    directive = _DIRECTIVES.get(shape)
+    if directive is None:
+        units = [
+            {"Name": n, "Unit": "Milliseconds" if n in MILLISECONDS else "Count"} for n in shape[2]
+        ]
+        directive = _encode({"Namespace": namespace, "Dimensions": [shape[1]], "Metrics": units})
+        _DIRECTIVES[shape] = directive
+    members = _encode({**(extra or {}), **dimensions, **values})
+    metadata = f'{{"Timestamp":{int(timestamp_ms)},"CloudWatchMetrics":[{directive}]}}'
+    return f'{{"_aws":{metadata},{members[1:]}'
 
 
 def request_id(context: Any) -> str | None:
