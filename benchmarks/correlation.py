@@ -4,7 +4,7 @@ JSON log format (advanced logging controls, ``LoggingConfig: LogFormat JSON``).
 The entries are the app's own: every line a batch of changes writes, read back. Per line:
 
 * **bare JSON** (what the app does): ``request_id`` added to the entry, then
-  :func:`chalicelib.logline.render` (encode, mask addresses, the 256 KB cut) and the app's
+  ``chalicelib.logline.render`` (encode, mask addresses, the 256 KB cut) and the app's
   handler's ``write_line`` to ``os.devnull``;
 * **JSON log format**: the runtime only adds ``requestId`` to lines that go through the
   ``logging`` module (a ``print`` or a direct write stays plain text, and a JSON text passed as
