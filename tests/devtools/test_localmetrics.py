@@ -144,3 +144,22 @@ def test_periods_take_the_widgets_statistic() -> None:
     assert bucketed(points, 0.0, 1.0, "Sum") == [(0.0, 4.0), (2.0, 7.0)]
     assert bucketed(points, 0.0, 1.0, "Maximum") == [(0.0, 3.0), (2.0, 7.0)]
     assert bucketed(points, 0.0, 1.0, "Average") == [(0.0, 2.0), (2.0, 7.0)]
+
+
+def test_the_fault_run_collects_every_invocations_metrics_and_draws_the_dashboard(
+    emulator: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from devtools.faults import FaultRun, _draw
+
+    run = FaultRun(changes=60, seed=7, emulator=emulator, chunks=2)
+    report = run.run()
+    assert report.ok, report.text()
+    store = run.metrics
+    invocations = len(store.points("AWS/Lambda", "Invocations"))
+    assert store.emf_lines > 0
+    assert store.emf_lines <= invocations  # a killed process writes no line, as in Lambda
+    sent = sum(v for _, v in store.points("UsersStream", "WelcomeEmailsSent"))
+    assert sent == report.emails  # what SES accepted, counted from the EMF lines
+    assert "_aws" not in capsys.readouterr().out  # nothing on standard output
+    _draw(store, tmp_path / "faults.png", quiet=True)
+    assert png_size(tmp_path / "faults.png")[0] > 300
