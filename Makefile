@@ -33,7 +33,7 @@ $(STAMP): requirements-dev.lock
 
 setup: $(STAMP)
 
-demo: setup  ## run the pipeline locally: emulator, stack, poller, sample users, emails
+demo: setup  ## run the pipeline locally: emulator, stack, poller, sample users, emails, build/dashboard.png
 	$(BIN)/python -m devtools.demo
 
 run: setup  ## keep the local pipeline running on http://127.0.0.1:8000 (PORT=8001: another port; STATE=FILE: keep the state)

@@ -34,4 +34,4 @@ users_stream = UsersStream()
 )
 def handle_user_changes(event: DynamoDBEvent) -> BatchResponse:
     """Log every change and welcome every new user; see ``chalicelib.contract`` for the contract."""
-    return users_stream.handle(event.to_dict())
+    return users_stream.handle(event.to_dict(), event.context)

@@ -6,8 +6,8 @@
     python -m benchmarks --strict   # exit 1 when a target is missed (the report says which)
 
 Figures: ``decode`` (1), ``handler`` (2), ``coldstart`` (3, with ``package``, 5), ``emails``
-(4), ``pipeline`` (6). Every ratio is taken between contenders measured in the same process
-and run; see each module for what exactly is timed.
+(4), ``pipeline`` (6), ``metrics`` (7), ``correlation`` (8). Every ratio is taken between
+contenders measured in the same process and run; see each module for what exactly is timed.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks import decode, handler
+from benchmarks import correlation, decode, handler, metrics
 from benchmarks.report import Report, Row, plot_scaling
 from benchmarks.timing import Clock, Timing, compare
 from benchmarks.workload import NO_INSERT_MIX, Workload, max_batch, sized_batch
 from devtools import cli
 
 PROG = "python -m benchmarks"
-FIGURES = ("decode", "handler", "coldstart", "emails", "pipeline")
+FIGURES = ("decode", "handler", "coldstart", "emails", "pipeline", "metrics", "correlation")
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PLOT = "benchmark-decode.png"
 
@@ -331,6 +331,80 @@ about 7 % less; it would duplicate the decoder's checks, so it is not in the cod
 }
 
 
+def run_metrics(report: Report, plan: Plan, batch: Workload) -> None:
+    print("figure 7: the metrics line of one invocation", flush=True)
+    with handler.devnull() as sink:
+        both = compare(
+            metrics.in_the_handler(batch.event, sink), rounds=plan.rounds * 20, clock=plan.clock
+        )
+        runs = {name: make(batch.event, sink) for name, make in metrics.CONTENDERS.items()}
+        timings = compare(runs, rounds=plan.rounds * 20, clock=plan.clock)
+    with_it, without = both["with the line"].best, both["without"].best
+    report.add(
+        Row(
+            f"7. Metrics line (EMF) in the handler, {len(batch.records)} records",
+            f"+{_us(with_it - without)}",
+            f"handler without it {_ms(without)} ({(with_it - without) / without:+.1%})",
+        )
+    )
+    ours, theirs = timings["users-stream"].median, timings["Powertools"].median
+    report.add(
+        Row(
+            f"7. Metrics line (EMF) alone, per invocation, {len(batch.records)} records",
+            _us(ours),
+            f"Powertools Metrics {_us(theirs)}",
+            ours / theirs,
+            1.0,
+        )
+    )
+    processes = max(5, plan.coldstart_runs // 2)
+    imports = {name: metrics.import_seconds(name, processes) for name in metrics.STATEMENTS}
+    report.add(
+        Row(
+            "7. Import the metrics writer (fresh process)",
+            _ms(imports["users-stream"]),
+            f"Powertools Metrics {_ms(imports['Powertools'])}",
+            imports["users-stream"] / imports["Powertools"],
+            1.0,
+        )
+    )
+    report.section(
+        "7. The metrics line",
+        f"""
+{metrics.__doc__}
+Median of {plan.rounds * 20} interleaved calls each, garbage collector off while timed;
+imports: median of {processes} processes each. The handler figures (2, 3) include the metrics
+line: every invocation writes it.
+""",
+    )
+
+
+def run_correlation(report: Report, plan: Plan, batch: Workload) -> None:
+    print("figure 8: a log line with the request id, bare JSON or Lambda's JSON format", flush=True)
+    entries = correlation.entries_of(batch.event, handler.HANDLER_ENVIRON)
+    with handler.devnull() as sink:
+        runs = {name: make(entries, sink) for name, make in correlation.CONTENDERS.items()}
+        timings = compare(runs, rounds=plan.rounds, clock=plan.clock)
+    ours, theirs = timings["bare JSON"].best, timings["JSON log format"].best
+    report.add(
+        Row(
+            f"8. One log line with the request id ({len(entries):,} lines)",
+            f"bare JSON {_us(ours / len(entries))}",
+            f"Lambda JSON log format {_us(theirs / len(entries))}",
+            ours / theirs,
+            1.0,
+        )
+    )
+    report.section(
+        "8. Correlation: bare JSON lines or Lambda's JSON log format",
+        f"""
+{correlation.__doc__}
+Best of {plan.rounds} interleaved rounds over the {len(entries):,} lines of a
+{len(batch.records)}-record batch.
+""",
+    )
+
+
 def add_notes(report: Report, plan: Plan) -> None:
     clock = "thread CPU time" if plan.clock is time.thread_time else "`time.perf_counter`"
     body = f"""
@@ -398,6 +472,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_emails(report, plan)
     if "pipeline" in only:
         run_pipeline(report, plan)
+    if "metrics" in only:
+        run_metrics(report, plan, sized_batch(100, mix=NO_INSERT_MIX))
+    if "correlation" in only:
+        run_correlation(report, plan, sized_batch(500, mix=NO_INSERT_MIX))
     add_notes(report, plan)
     print(f"\n{report.table()}\n\n({time.perf_counter() - started:.0f} s)")
     if write:

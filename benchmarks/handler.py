@@ -70,7 +70,12 @@ def devnull() -> TextIO:
 def users_stream_handler(event: dict[str, Any], log_stream: TextIO, sender: Any = None) -> Handler:
     environ = HANDLER_ENVIRON if sender is None else {**HANDLER_ENVIRON, "EMAIL_CONCURRENCY": "1"}
     sender = RefusingSender() if sender is None else sender
-    service = UsersStream(environ=environ, sender=sender, log_stream=log_stream)
+    service = UsersStream(
+        environ=environ,
+        sender=sender,
+        log_stream=log_stream,
+        metrics_stream=log_stream,  # the EMF line is part of the handler's cost
+    )
 
     def run() -> None:
         response = service.handle(event)

@@ -92,11 +92,20 @@ def _plain(value: Any, hidden: Mapping[str, bool], decide: Decide) -> Any:
 
 class ChangeLog:
     """Builds the log lines of users-stream, at ``level`` and above. Every line passes through
-    :func:`scrub_text`. Each method returns the lines it made: none below ``level``."""
+    :func:`scrub_text`. Each method returns the lines it made: none below ``level``. Each line
+    carries ``request_id`` (the invocation's, Lambda's ``context.aws_request_id``) when known:
+    see :meth:`for_request`."""
 
-    def __init__(self, level: int | str, redactor: Redactor) -> None:
+    def __init__(self, level: int | str, redactor: Redactor, request_id: str | None = None) -> None:
         self.level = level if isinstance(level, int) else logging.getLevelName(level.upper())
+        self.request_id = request_id
         self._redact = redactor
+
+    def for_request(self, request_id: str | None) -> ChangeLog:
+        """This log for one invocation: the same, with ``request_id`` on every line."""
+        if request_id == self.request_id:
+            return self
+        return ChangeLog(self.level, self._redact, request_id)
 
     def change(self, change: Change) -> tuple[Line, ...]:
         """The line every change gets."""
@@ -130,6 +139,8 @@ class ChangeLog:
             "old_image": plain_old,
             "new_image": plain_new,
         }
+        if self.request_id is not None:
+            entry["request_id"] = self.request_id
         return (Line(logging.INFO, render(entry, scrub_text)),)
 
     def event(
@@ -144,4 +155,6 @@ class ChangeLog:
             entry["event_id"] = change.event_id
             entry["keys"] = self._redact(change.keys)
         entry.update(fields)
+        if self.request_id is not None:
+            entry["request_id"] = self.request_id
         return (Line(level, render(entry, scrub_text)),)

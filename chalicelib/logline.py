@@ -33,7 +33,17 @@ __all__ = [
 
 MAX_LINE_BYTES = 256_000  # below CloudWatch Logs' 262,144 - 26, with room for the newline
 KEPT = frozenset(
-    ("level", "message", "event", "table", "keys", "sequence_number", "event_id", "created")
+    (
+        "level",
+        "message",
+        "event",
+        "table",
+        "keys",
+        "sequence_number",
+        "event_id",
+        "created",
+        "request_id",
+    )
 )
 DOUBLE_EXACT = Decimal(2**53)  # integers below this in size are exact as JSON numbers
 
@@ -123,5 +133,9 @@ def _cut(entry: dict[str, Any], finish: Callable[[str], str]) -> str:
             return text
     # Only the kept fields are left, and they are small by DynamoDB's limits (keys 2 KB +
     # 1 KB); should they not be, say so in a line that still parses.
-    kept = {name: out[name] for name in ("level", "message", "event", "sequence_number")}
+    kept = {
+        name: out[name]
+        for name in ("level", "message", "event", "sequence_number", "request_id")
+        if name in out
+    }
     return finish(_dumps({**{k: v for k, v in kept.items() if k in entry}, "cut": "all"}))

@@ -43,11 +43,12 @@ Handle = Callable[[Change], Result]
 class Outcomes:
     """What one invocation did, aggregated over its batch: the one place it is counted.
 
-    ``records``: handled records by event name; ``failed``: 1 when a record failed (the batch
-    stops there), ``reported``: 1 when Lambda was told which (``batchItemFailures``) rather
-    than the batch failed whole; ``reactions``: what the reactions did (``email_sent``,
-    ``email_skipped``, ``email_rejected``, ``email_duplicate``); ``claims_lost``: records that
-    failed because another invocation held their ledger claim; ``oldest_created``: the oldest
+    ``records``: handled records by event name (``ttl_expiries``: how many of the removals were
+    Time to Live's); ``failed``: 1 when a record failed (the batch stops there), ``reported``:
+    1 when Lambda was told which (``batchItemFailures``) rather than the batch failed whole;
+    ``reactions``: what the reactions did (``email_sent``, ``email_skipped``,
+    ``email_rejected``, ``email_duplicate``); ``claims_lost``: records that failed because
+    another invocation held their ledger claim; ``oldest_created``: the oldest
     ``ApproximateCreationDateTime`` handled; ``duration``: seconds in :func:`invoke`.
     """
 
@@ -59,10 +60,12 @@ class Outcomes:
         "reactions",
         "records",
         "reported",
+        "ttl_expiries",
     )
 
     def __init__(self) -> None:
         self.records: dict[str, int] = {}
+        self.ttl_expiries = 0
         self.failed = 0
         self.reported = 0
         self.reactions: dict[str, int] = {}
@@ -74,6 +77,7 @@ class Outcomes:
         """``change`` was handled; its reaction's ``outcome``, and its slow work's (``later``)."""
         records, name = self.records, change.event_name
         records[name] = records.get(name, 0) + 1
+        self.ttl_expiries += change.is_ttl_expiry
         if outcome is not None:
             self.reactions[outcome] = self.reactions.get(outcome, 0) + 1
         if later is not None:

@@ -10,18 +10,22 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from chalicelib.changelog import ChangeLog
 from chalicelib.contract import BatchResponse
 from chalicelib.errors import ConfigurationError
 from chalicelib.logline import render
+from chalicelib.metrics import metrics_settings, request_id, write_metrics
 from chalicelib.ports import EmailSender, Ledger, NoLedger
 from chalicelib.reactions import UserReactions
 from chalicelib.redaction import Redactor, scrub_text
-from chalicelib.runner import invoke
+from chalicelib.runner import Outcomes, invoke
 from chalicelib.settings import Settings
 from chalicelib.sink import LineSink, make_logger
+
+if TYPE_CHECKING:
+    from chalicelib.metrics import LineSink as MetricsSink
 
 __all__ = ["UsersStream"]
 
@@ -45,8 +49,9 @@ def default_ledger(settings: Settings) -> Ledger:
 
 class _Built(NamedTuple):
     settings: Settings
-    reactions: UserReactions
     log: ChangeLog
+    sender: EmailSender
+    ledger: Ledger
     sink: LineSink
 
 
@@ -60,15 +65,20 @@ class UsersStream:
         sender: EmailSender | None = None,
         ledger: Ledger | None = None,
         log_stream: TextIO | None = None,
+        metrics_stream: MetricsSink | None = None,
     ) -> None:
         self._environ = environ
         self._sender = sender
         self._ledger = ledger
         self._log_stream = log_stream
+        self._metrics_stream = metrics_stream  # None: standard output as it is at each write
         self._built: _Built | None = None
 
+    def _env(self) -> Mapping[str, str]:
+        return os.environ if self._environ is None else self._environ
+
     def settings(self) -> Settings:
-        return Settings.from_environ(os.environ if self._environ is None else self._environ)
+        return Settings.from_environ(self._env())
 
     def _build(self, settings: Settings) -> _Built:
         built = self._built
@@ -78,30 +88,48 @@ class UsersStream:
         sink = LineSink(make_logger(settings.log_level, self._log_stream))
         sender = self._sender if self._sender is not None else default_sender(settings)
         ledger = self._ledger if self._ledger is not None else default_ledger(settings)
-        reactions = UserReactions(log, sender, ledger, settings.sender, settings.key_schema)
-        self._built = _Built(settings, reactions, log, sink)
+        self._built = _Built(settings, log, sender, ledger, sink)
         return self._built
 
-    def handle(self, event: Any) -> BatchResponse:
-        """Handle one Lambda stream event: what Lambda is told is returned, or raised."""
+    def handle(self, event: Any, context: Any = None) -> BatchResponse:
+        """Handle one Lambda stream event: what Lambda is told is returned, or raised.
+
+        ``context`` is Lambda's: its request id goes on every line, the invocation's metrics
+        line (:mod:`chalicelib.metrics`) included, which is written once the batch is done.
+        """
+        requested = request_id(context)
         try:
             settings = self.settings()
+            where = metrics_settings(self._env())
         except ConfigurationError as wrong:  # before any record: one error for the invocation
-            line = {"level": "ERROR", "message": "configuration_error", "cause": str(wrong)}
+            line: dict[str, Any] = {"level": "ERROR", "message": "configuration_error"}
+            line["cause"] = str(wrong)
+            if requested is not None:
+                line["request_id"] = requested
             # A logger of its own: the shared one's level belongs to the settings (LOG_LEVEL).
             stream = sys.stdout if self._log_stream is None else self._log_stream
             make_logger("ERROR", stream).error(render(line, scrub_text))
             raise
         built = self._build(settings)
-        ran = invoke(
-            event,
-            built.reactions.handle,
-            log=built.log,
-            sink=built.sink,
-            report_failures=settings.report_failures,
-            concurrency=settings.email_concurrency,
+        log = built.log.for_request(requested)
+        reactions = UserReactions(
+            log, built.sender, built.ledger, settings.sender, settings.key_schema
         )
-        # ran.outcomes: what this invocation did, counted over the batch (chalicelib.runner).
+        try:
+            ran = invoke(
+                event,
+                reactions.handle,
+                log=log,
+                sink=built.sink,
+                report_failures=settings.report_failures,
+                concurrency=settings.email_concurrency,
+            )
+        except BaseException:  # not the documented failure: nothing is known to be handled
+            write_metrics(self._metrics_stream, Outcomes(), context, where)
+            raise
+        # What this invocation did, counted over the batch (chalicelib.runner): its one metrics
+        # line, whether the batch failed or not.
+        write_metrics(self._metrics_stream, ran.outcomes, context, where)
         response, failure = ran.verdict
         if failure is not None:
             raise failure

@@ -27,7 +27,9 @@ from types import FrameType
 from typing import Any
 
 from devtools import cli, state
+from devtools.dashboard import DEFAULT_OUTPUT, draw_dashboard
 from devtools.emulator import DEFAULT_PORT, Emulator, EmulatorError, Stack, TtlSweeper
+from devtools.localmetrics import MetricStore, tee_stdout, watching
 from devtools.pipeline import (
     JsonFileCheckpoints,
     Poller,
@@ -92,6 +94,7 @@ def build_poller(
     poll_interval: float,
     checkpoint_file: Path | None,
     sweeper: TtlSweeper,
+    metrics: MetricStore | None = None,
 ) -> Poller:
     """The app's stream handler, discovered from the Chalice app, mapped like the deployment."""
     env = _function_environment(emulator, stack)
@@ -111,9 +114,10 @@ def build_poller(
         checkpoints = JsonFileCheckpoints(checkpoint_file, checkpoint_key(found.config))
         for key in checkpoints.prune(stale_keys(found.config)):
             console.say(f"  checkpoints of a stream that is gone, pruned: {key}", "checkpoints")
+    handler = found.handler if metrics is None else watching(found.handler, metrics)
     return Poller(
         found.config,
-        showing(found.handler, console),
+        showing(handler, console),
         emulator.client("dynamodbstreams"),
         destination=SqsDestination(stack.queue_arn, lambda: emulator.client("sqs")),
         checkpoints=checkpoints,
@@ -150,6 +154,7 @@ def run_demo(pipeline: Pipeline) -> int:
         problems.append("some records failed (see the poller lines above)")
     for problem in problems:
         console.say(f"DEMO FAILED: {problem}", "error")
+    draw_dashboard(pipeline)
     if not problems:
         console.say(
             "Demo complete: every change reached the handler, in order, and each new user got "
@@ -185,6 +190,13 @@ def parser() -> argparse.ArgumentParser:
         "start if it exists, saved at stop; checkpoints next to it). Default: in memory only",
     )
     p.add_argument(
+        "--dashboard",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help="where to draw the dashboard at the end, from the run's metrics (PNG; default "
+        "build/dashboard.png)",
+    )
+    p.add_argument(
         "--checkpoint-file",
         type=Path,
         default=None,
@@ -213,7 +225,11 @@ def _start(port: int) -> Emulator:
 
 
 def _assemble(
-    args: argparse.Namespace, emulator: Emulator, console: Console, stop: threading.Event
+    args: argparse.Namespace,
+    emulator: Emulator,
+    console: Console,
+    stop: threading.Event,
+    metrics: MetricStore,
 ) -> Pipeline:
     console.say(f"Emulator (moto) listening on {emulator.endpoint_url}", "emulator")
     stack = _stack(args, emulator, console)
@@ -232,8 +248,11 @@ def _assemble(
         checkpoint_file=args.checkpoint_file
         or (state.checkpoint_file(args.state) if args.state else None),
         sweeper=sweeper,
+        metrics=metrics,
     )
-    return Pipeline(emulator, stack, poller, console, sweeper, stop, args.state)
+    return Pipeline(
+        emulator, stack, poller, console, sweeper, stop, args.state, metrics, args.dashboard
+    )
 
 
 def _stack(args: argparse.Namespace, emulator: Emulator, console: Console) -> Stack:
@@ -276,9 +295,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     previous = signal.signal(signal.SIGINT, interrupt)
     previous_term = signal.signal(signal.SIGTERM, interrupt)
+    metrics = MetricStore()
     try:
-        pipeline = _assemble(args, emulator, console, stop)
-        return serve(pipeline) if args.serve else run_demo(pipeline)
+        with tee_stdout(metrics):  # as CloudWatch Logs reads the function's EMF lines
+            pipeline = _assemble(args, emulator, console, stop, metrics)
+            return serve(pipeline) if args.serve else run_demo(pipeline)
     except KeyboardInterrupt:
         return 130
     finally:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.emulator import Emulator, SentEmail, Stack
+from devtools.localmetrics import MetricStore
 from devtools.pipeline import Poller
 from devtools.ttl import TtlSweeper
 
@@ -51,6 +52,8 @@ class Pipeline:
     sweeper: TtlSweeper
     stop: threading.Event
     state: Path | None = None  # where the emulator's state is kept across restarts, if anywhere
+    metrics: MetricStore | None = None  # what CloudWatch would hold (devtools.localmetrics)
+    dashboard: Path | None = None  # where the dashboard picture is drawn at the end
 
 
 def show_emails(console: Console, emails: Sequence[SentEmail]) -> None:

@@ -14,6 +14,11 @@ Then it supervises every part, twice a second:
 * the **Time to Live sweeper** (every 5 s): a failed sweep is one line, and it is tried again;
   after 3 failures in a row serve mode stops with exit 1 and a summary.
 
+Every :data:`METRICS_EVERY` seconds it prints one line of the function's metrics since the
+last (records/s, the largest stream lag, emails by outcome, failed records; a JSON object with
+``--json``), and at stop a final one over the whole run, and draws the stack's dashboard from
+them (:mod:`devtools.dashboard`).
+
 Ctrl-C (or SIGTERM) stops everything with exit 0 and the same summary.
 """
 
@@ -26,12 +31,15 @@ import time
 from pathlib import Path
 
 from devtools import cli, state
+from devtools.dashboard import draw_dashboard, pipeline_values
+from devtools.localmetrics import summary, summary_text
 from devtools.running import SENDER, Pipeline, show_emails
 
 __all__ = ["SWEEP_EVERY", "commands", "serve"]
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP_EVERY = 5.0
+METRICS_EVERY = 5.0
 SWEEP_FAILURES_TO_STOP = 3
 IN_MEMORY = (
     "State is in memory: the tables, the stream, the ledger, the queue and the sent emails are "
@@ -184,13 +192,31 @@ def _summary(pipeline: Pipeline, started: float, emails: int, problem: str | Non
     pipeline.console.say(text, kind, problem=problem, stats=stats.as_dict(), emails=emails)
 
 
+class MetricsLine:
+    """The one-line metrics summary, every :data:`METRICS_EVERY` seconds."""
+
+    def __init__(self, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.namespace = pipeline_values(pipeline)["Namespace"]
+        self.since = time.time()
+
+    def tick(self) -> None:
+        store, now = self.pipeline.metrics, time.time()
+        if store is None or now - self.since < METRICS_EVERY:
+            return
+        figures = summary(store, self.namespace, self.since, now)
+        self.since = now
+        self.pipeline.console.say(summary_text(figures), "metrics", final=False, **figures)
+
+
 def serve(pipeline: Pipeline) -> int:
     """Keep the pipeline running until Ctrl-C or a failure; 0 after Ctrl-C, 1 on a failure."""
     emulator, poller, console = pipeline.emulator, pipeline.poller, pipeline.console
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
     seen = {e.message_id for e in emulator.sent_emails()}
     already = len(seen)
     supervisor = Supervisor(pipeline)
+    metrics = MetricsLine(pipeline)
     poller.start()
     with contextlib.suppress(RuntimeError, TimeoutError):  # the supervisor says what happened
         poller.wait_until_caught_up(timeout=30)  # reading from LATEST before anyone writes
@@ -203,8 +229,11 @@ def serve(pipeline: Pipeline) -> int:
         seen.update(e.message_id for e in fresh)
         if fresh:
             show_emails(console, fresh)
+        metrics.tick()
     if problem is None:
         console.say("Stopping (Ctrl-C again to force)...", "stopping")
     poller.stop()
     _summary(pipeline, started, len(seen) - already, problem)
+    if emulator.alive:
+        draw_dashboard(pipeline, started_at)
     return 1 if problem else 0

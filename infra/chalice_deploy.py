@@ -217,6 +217,9 @@ def configure_stage(
     variables["USERS_TABLE_STREAM_ARN"] = outputs["StreamArn"]
     variables["LEDGER_TABLE"] = outputs["LedgerTableName"]
     variables["WELCOME_EMAIL_SENDER"] = sender
+    # The metrics' Stage dimension and namespace: what the table stack's alarms and dashboard read.
+    variables["STAGE"] = target.stage
+    variables["METRICS_NAMESPACE"] = outputs.get("MetricsNamespace", "UsersStream")
     variables[KEY_SETTING] = users_table_key(load_template(TABLE_TEMPLATE))
     # Chalice creates the mapping right after the table stack: from LATEST, changes written in
     # between would never be processed (the one-stack way does the same, infra/consumer.yaml).

@@ -43,6 +43,7 @@ changes were handled in stream order; no address or redacted value reached a log
 
 from __future__ import annotations
 
+import io
 import tempfile
 import time
 import uuid
@@ -55,6 +56,7 @@ from devtools.faults.inject import Before, FaultPlan, FaultRates, Process, Proce
 from devtools.faults.observe import queue_ranges, stream_keys
 from devtools.faults.verify import Acknowledged, Facts, Report, verify
 from devtools.faults.workload import Workload, foreign_messages, keyed_template
+from devtools.localmetrics import EmfTee, MetricStore, sample_queue, watching
 
 __all__ = ["CONSUMER_TEMPLATE", "FaultRun"]
 
@@ -93,6 +95,7 @@ class FaultRun:
         key: str = "id",
         misconfigure: bool = True,
         foreign: int = 3,
+        metrics: MetricStore | None = None,
     ) -> None:
         self.changes = changes
         self.seed = seed
@@ -127,6 +130,9 @@ class FaultRun:
         self.pollers: list[Any] = []
         self.poller: Any = None
         self._clients: dict[str, Any] = {}
+        # The function's EMF lines and the Lambda-side measurements (devtools.localmetrics).
+        self.metrics = metrics if metrics is not None else MetricStore()
+        self.emf = EmfTee(io.StringIO(), self.metrics)
         self._handler_clients: dict[str, Any] = {}
         self._before: dict[str, Before] = {}
 
@@ -171,6 +177,7 @@ class FaultRun:
             sender=SesEmailSender(lambda: ses),
             ledger=ledger if self.use_ledger else NoLedger(),
             log_stream=self.log_sink,
+            metrics_stream=self.emf,
         )
 
         def runtime(event: dict[str, Any], context: Any) -> Any:
@@ -179,7 +186,7 @@ class FaultRun:
             plan.after_batch(process)
             return response
 
-        return self.acks.wrap(runtime)
+        return self.acks.wrap(watching(runtime, self.metrics))
 
     def _faulty(self, service: str) -> Any:
         """The handler's client for ``service``: made as Lambda's are (the app's retry
@@ -246,8 +253,6 @@ class FaultRun:
                 self.emulator.stop()
 
     def _run(self, started: float) -> Report:
-        import io
-
         from devtools.pipeline.destination import SqsDestination
         from devtools.replay import LocalHandler, Replayer
 
@@ -281,6 +286,7 @@ class FaultRun:
             written += count
             self._pump()
             self.say(f"  {written} changes written and polled")
+            sample_queue(self.metrics, self.client("sqs"), self.stack.queue_url)
             chunk += 1
 
         # The faults stop; time passes beyond any lease a killed process left; then replay.
@@ -303,6 +309,7 @@ class FaultRun:
             run_batch=LocalHandler(self._handler(), self.poller.config),
         )
         replayed = replayer.run()
+        sample_queue(self.metrics, self.client("sqs"), self.stack.queue_url)
         return verify(self._facts(queued, replayed.as_dict(), started, foreign_addresses))
 
     def _facts(

@@ -17,8 +17,9 @@ from tests.devtools.conftest import StreamTable
 from tests.devtools.processes import AWS_CLI, _env, _json, run_module
 
 
-def test_make_demo_shows_every_change_and_each_welcome_email_and_exits_0():
-    result = run_module("devtools.demo")
+def test_make_demo_shows_every_change_and_each_welcome_email_and_exits_0(tmp_path):
+    picture = tmp_path / "dashboard.png"
+    result = run_module("devtools.demo", "--dashboard", str(picture))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     for change in ("INSERT id=ada", "MODIFY id=ada", "REMOVE id=grace", "REMOVE id=temp"):
@@ -40,6 +41,13 @@ def test_make_demo_shows_every_change_and_each_welcome_email_and_exits_0():
         "INSERT",
         "REMOVE",
     ]
+    # The function's metrics, collected from its EMF lines, and the dashboard drawn from them.
+    metrics = [line for line in logged if "_aws" in line]
+    assert sum(line["RecordsInsert"] for line in metrics) == 5
+    assert sum(line["RecordsTtlExpiry"] for line in metrics) == 1
+    assert "emails 4 sent / 1 skipped / 0 rejected / 0 duplicate" in out
+    assert f"Dashboard drawn from {len(metrics)} EMF line(s)" in out
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_make_run_serves_a_change_written_with_the_aws_cli_until_ctrl_c(running):
@@ -67,6 +75,9 @@ def test_make_run_serves_a_change_written_with_the_aws_cli_until_ctrl_c(running)
     assert demo.interrupt() == 0
     summaries = [_json(line) for line in demo.seen if _json(line).get("kind") == "summary"]
     assert summaries[-1]["stats"]["records_handled"] == 1
+    (final,) = [_json(line) for line in demo.seen if _json(line).get("final") is True]
+    assert (final["kind"], final["records"], final["emails"]["sent"]) == ("metrics", 1, 1)
+    assert any(_json(line).get("kind") == "dashboard" for line in demo.seen)
 
 
 def test_the_poller_command_reads_any_endpoint_and_prints_json_lines(

@@ -56,6 +56,11 @@ def test_one_stack_holds_the_table_resources_and_the_function(template):
         "IteratorAgeAlarm": "AWS::CloudWatch::Alarm",
         "ErrorsAlarm": "AWS::CloudWatch::Alarm",
         "OnFailureQueueAlarm": "AWS::CloudWatch::Alarm",
+        "WelcomeEmailsRejectedAlarm": "AWS::CloudWatch::Alarm",
+        "RecordsFailedAlarm": "AWS::CloudWatch::Alarm",
+        "StreamLagAlarm": "AWS::CloudWatch::Alarm",
+        "LedgerClaimsLostAlarm": "AWS::CloudWatch::Alarm",
+        "Dashboard": "AWS::CloudWatch::Dashboard",
         "AlarmTopic": "AWS::SNS::Topic",  # only with AlarmEmail
         "AlarmEmailSubscription": "AWS::SNS::Subscription",  # only with AlarmEmail
         "FunctionLogGroup": "AWS::Logs::LogGroup",

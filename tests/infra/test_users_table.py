@@ -30,6 +30,8 @@ OUTPUTS = {
     "OnFailureQueueUrl",
     "OnFailureQueueArn",
     "AlarmTopicArn",
+    "MetricsNamespace",
+    "DashboardName",
 }
 
 
@@ -158,12 +160,17 @@ def test_time_to_live_is_off_by_default_and_on_for_a_named_attribute():
 def test_alarms_watch_iterator_age_errors_and_the_on_failure_queue():
     resources = load_template(TABLE_TEMPLATE)["Resources"]
     alarms = {
-        (r["Properties"]["Namespace"], r["Properties"]["MetricName"])
+        (str(r["Properties"]["Namespace"]), r["Properties"]["MetricName"])
         for r in resources.values()
         if r["Type"] == "AWS::CloudWatch::Alarm"
     }
+    app = str({"Ref": "MetricsNamespace"})  # the app's own metrics: tests/infra/test_dashboard.py
     assert alarms == {
         ("AWS/Lambda", "IteratorAge"),
         ("AWS/Lambda", "Errors"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        (app, "WelcomeEmailsRejected"),
+        (app, "RecordsFailed"),
+        (app, "StreamLag"),
+        (app, "LedgerClaimsLost"),
     }
