@@ -123,7 +123,16 @@ def test_tables_are_encrypted_recoverable_and_the_users_table_streams(template):
 
 def test_alarms_watch_this_stacks_function_and_queue(template):
     alarms = of_type(template, "AWS::CloudWatch::Alarm")
-    assert set(alarms) == {"IteratorAgeAlarm", "ErrorsAlarm", "OnFailureQueueAlarm"}
+    assert set(alarms) == {
+        "IteratorAgeAlarm",
+        "ErrorsAlarm",
+        "OnFailureQueueAlarm",
+        # on the metrics the function writes (chalicelib.metrics)
+        "WelcomeEmailsRejectedAlarm",
+        "RecordsFailedAlarm",
+        "StreamLagAlarm",
+        "LedgerClaimsLostAlarm",
+    }
     for name in ("IteratorAgeAlarm", "ErrorsAlarm"):
         dimensions = alarms[name]["Properties"]["Dimensions"]
         assert dimensions == [{"Name": "FunctionName", "Value": {"Ref": "HandleUserChanges"}}]

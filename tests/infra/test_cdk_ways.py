@@ -30,6 +30,11 @@ SHARED = (
     "IteratorAgeAlarm",
     "ErrorsAlarm",
     "OnFailureQueueAlarm",
+    "WelcomeEmailsRejectedAlarm",  # on the metrics the function writes (chalicelib.metrics)
+    "RecordsFailedAlarm",
+    "StreamLagAlarm",
+    "LedgerClaimsLostAlarm",
+    "Dashboard",
 )
 OUTPUTS = {
     "TableArn": "arn:aws:dynamodb:eu-west-1:123456789012:table/Users-x",
