@@ -140,10 +140,10 @@ class _Entry:
 
     __slots__ = ("change", "result", "written")
 
-    def __init__(self, change: Change, result: Result) -> None:
+    def __init__(self, change: Change, result: Result, *, written: bool = False) -> None:
         self.change = change
         self.result = result
-        self.written = False
+        self.written = written
 
 
 class _Batch:
@@ -184,10 +184,17 @@ class _Batch:
                 # Records before this one may still be in flight, and fail: the earliest wins.
                 return self.settle(block=True) or _error(exc, index, change)
             slow = result.slow
-            if slow is None and result.error is None and not self._pending:
-                write(result.lines)  # the common case: nothing in flight, nothing to run
-                handled(change, result.outcome)
-                continue
+            if result.error is None and not self._pending:
+                if slow is None:
+                    write(result.lines)  # the common case: nothing in flight, nothing to run
+                    handled(change, result.outcome)
+                    continue
+                if not self.at_once:  # one at a time: the slow work now, on this thread
+                    write(result.lines)
+                    failed = self.finish(_Entry(change, result, written=True), None)
+                    if failed is not None:
+                        return failed
+                    continue
             work = slow.run if slow is not None and self.at_once else None
             entry = _Entry(change, result)
             if not self._pending:  # the oldest record not finished: its lines go out now
