@@ -20,7 +20,9 @@ import pytest
 
 from devtools import cli
 from devtools.rehearse import project_copy
-from infra.chalice_deploy import MappingSettings, Target, configure_mapping, main
+from infra.chalice_deploy import main
+from infra.deploy_steps import configure_mapping
+from infra.deploy_target import MappingSettings, Target
 from infra.iam_check import audit
 from tests.infra.conftest import ROOT
 
