@@ -86,7 +86,9 @@ class Running:
         else:
             self.process.send_signal(number)
 
-    def interrupt(self, timeout: float = 30) -> int:
+    def interrupt(self, timeout: float = 90) -> int:
+        # A poller stops after the batch in flight; on a loaded 2-core machine that batch (its
+        # handler, the emulator's lock) has once taken over 30 s, failing a run that was right.
         self.signal(signal.SIGINT)
         code = self.process.wait(timeout)
         self.drain()
