@@ -238,7 +238,7 @@ class Emulator:
             time.sleep(0.2)
         outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
         values = {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])}
-        resources, _ = stack_resources(body, name, self.region, values)
+        resources = stack_resources(body, name, self.region, values)
         created = {
             r["LogicalResourceId"]: r["PhysicalResourceId"]
             for r in cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]

@@ -40,7 +40,7 @@ def not_created(
     body: Any = cloudformation.get_template(StackName=stack_name)["TemplateBody"]
     template = body if isinstance(body, dict) else loads_template(body)
     expanded = expand(template, emulator.region)
-    resources, _ = stack_resources(json.dumps(expanded), stack_name, emulator.region, parameters)
+    resources = stack_resources(json.dumps(expanded), stack_name, emulator.region, parameters)
     summaries = cloudformation.list_stack_resources(StackName=stack_name)
     created = {r["LogicalResourceId"] for r in summaries["StackResourceSummaries"]}
     missing = [(lid, r["Type"]) for lid, r in resources.items() if lid not in created]

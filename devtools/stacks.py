@@ -21,9 +21,8 @@ __all__ = ["stack_resources", "unsupported_resources_quiet"]
 
 def stack_resources(
     body: str, name: str, region: str, parameters: Mapping[str, str]
-) -> tuple[dict[str, Any], Resolver]:
-    """The resources CloudFormation creates from ``body`` (a false condition leaves one out),
-    and a resolver of the stack's parameters and conditions."""
+) -> dict[str, Any]:
+    """The resources CloudFormation creates from ``body`` (a false condition leaves one out)."""
     parsed = loads_template(body)
     resolver = Resolver(
         refs={**parameters, "AWS::StackName": name, "AWS::Region": region},
@@ -35,7 +34,7 @@ def stack_resources(
         for logical_id, resource in parsed.get("Resources", {}).items()
         if "Condition" not in resource or resolver.resolve({"Condition": resource["Condition"]})
     }
-    return resources, resolver
+    return resources
 
 
 @contextlib.contextmanager

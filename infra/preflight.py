@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from chalicelib.addresses import is_plain_address
+from chalicelib.clients import error_code
 from devtools import cli
 from infra.arn import Arn, ArnError
 
@@ -90,7 +91,7 @@ def check_bucket(s3: Any, bucket: str, region: str) -> None:
         location = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint") or ""
         location = _LEGACY_LOCATIONS.get(location, location)
     except Exception as exc:
-        code = getattr(exc, "response", {}).get("Error", {}).get("Code", type(exc).__name__)
+        code = error_code(exc) or type(exc).__name__
         raise PreflightError(
             f"the artifact bucket {bucket} cannot be used ({code}): create it with "
             f"`aws s3 mb s3://{bucket} --region {region}` or name one you own"

@@ -147,14 +147,14 @@ def dry_run(command: str) -> str | None:
         usage = (ROOT / "infra" / "package.sh").read_text(encoding="utf-8")
         return None if f"    {action})" in usage else f"infra/package.sh has no {action}"
     if program in VENV_TOOLS:
-        return _tool_by_help(program, words[1:])
+        return _by_help([str(BIN / program)], words[1:], flag_prefix="-")
     return f"no dry run for {program}"
 
 
 def _python_module(module: str, arguments: list[str]) -> str | None:
     """Parse ``arguments`` with the module's own parser (``parser()``), as its main() would."""
     if module in WITHOUT_PARSER:
-        return _by_help(module, arguments)
+        return _by_help([sys.executable, "-m", module], arguments)
     import importlib
 
     try:
@@ -178,20 +178,12 @@ def _python_module(module: str, arguments: list[str]) -> str | None:
     return None
 
 
-def _tool_by_help(program: str, arguments: list[str]) -> str | None:
-    result = subprocess.run([str(BIN / program), "--help"], capture_output=True, text=True)
-    flags = [a.split("=", 1)[0] for a in arguments if a.startswith("-")]
+def _by_help(command: list[str], arguments: list[str], flag_prefix: str = "--") -> str | None:
+    """Why ``command`` would refuse ``arguments``: its ``--help`` fails or lists not a flag."""
+    result = subprocess.run([*command, "--help"], cwd=ROOT, capture_output=True, text=True)
+    flags = [a.split("=", 1)[0] for a in arguments if a.startswith(flag_prefix)]
     unknown = [flag for flag in flags if not re.search(rf"{re.escape(flag)}\b", result.stdout)]
-    return f"{program} has no {unknown}" if result.returncode or unknown else None
-
-
-def _by_help(module: str, arguments: list[str]) -> str | None:
-    result = subprocess.run(
-        [sys.executable, "-m", module, "--help"], cwd=ROOT, capture_output=True, text=True
-    )
-    flags = [a.split("=", 1)[0] for a in arguments if a.startswith("--")]
-    unknown = [flag for flag in flags if not re.search(rf"{re.escape(flag)}\b", result.stdout)]
-    return f"python -m {module} has no {unknown}" if result.returncode or unknown else None
+    return f"{' '.join(command)} has no {unknown}" if result.returncode or unknown else None
 
 
 def _customization_flags(service: str, operation: str) -> set[str] | None:
