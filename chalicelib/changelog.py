@@ -5,89 +5,15 @@ each thing a reaction did), personal data redacted. Pure: writing them is the ru
 from __future__ import annotations
 
 import logging
-from base64 import b64encode
-from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any
 
-from chalicelib.logline import DOUBLE_EXACT, json_default, json_number, render
+from chalicelib.loggable import changed_names, plain_image, plain_update
+from chalicelib.logline import render
 from chalicelib.records import Change
-from chalicelib.redaction import REDACTED, Redactor, scrub_text
+from chalicelib.redaction import Redactor, scrub_text
 from chalicelib.result import Line
 
-__all__ = ["ChangeLog", "json_default"]
-
-_DOUBLE_EXACT, _MINUS_DOUBLE_EXACT = DOUBLE_EXACT, -DOUBLE_EXACT
-_json_number = json_number
-
-
-Decide = Callable[[str], bool]
-
-
-def _plain_map(image: dict[str, Any], hidden: Mapping[str, bool], decide: Decide) -> dict[str, Any]:
-    """A decoded map as plain JSON values, its attributes redacted where ``hidden`` says so
-    (or ``decide``, for a name ``hidden`` has no verdict on yet).
-
-    The same text as redacting (:class:`~chalicelib.redaction.Redactor`) and then encoding
-    with :func:`json_default`, in one walk: the encoder then never calls back into Python.
-    """
-    out: dict[str, Any] = {}
-    for name, value in image.items():
-        kind = type(value)
-        try:
-            hide = hidden[name]
-        except KeyError:
-            hide = decide(name)
-        if hide:
-            out[name] = REDACTED
-        elif kind is str or kind is bool or value is None:
-            out[name] = value
-        elif kind is Decimal:  # _json_number, inline: the most common value that needs work
-            if _MINUS_DOUBLE_EXACT < value < _DOUBLE_EXACT and value == value.to_integral_value():
-                out[name] = int(value)
-            else:
-                out[name] = str(value)
-        elif kind is dict:
-            out[name] = _plain_map(value, hidden, decide)
-        else:
-            out[name] = _plain(value, hidden, decide)
-    return out
-
-
-def _plain_update(
-    raw_new: Any,
-    differences: dict[str, Any],
-    plain_old: dict[str, Any],
-    hidden: Mapping[str, bool],
-    decide: Decide,
-) -> dict[str, Any]:
-    """:func:`_plain_map` of the new image of an update, given the old image's.
-
-    An attribute whose stream JSON is the same in both images has the same plain value: the
-    old image's is reused, and only ``differences`` (the new values of the others,
-    :attr:`~chalicelib.records.Change.new_differences`) are converted.
-    """
-    out = {name: None if name in differences else plain_old[name] for name in raw_new}
-    out.update(_plain_map(differences, hidden, decide))  # in place: the new image's order is kept
-    return out
-
-
-def _plain(value: Any, hidden: Mapping[str, bool], decide: Decide) -> Any:
-    kind = type(value)
-    if kind is dict:
-        return _plain_map(value, hidden, decide)
-    if kind is list:
-        return [_plain(item, hidden, decide) for item in value]
-    if kind is Decimal:
-        return _json_number(value)
-    if kind is set or kind is frozenset:
-        return [
-            item if type(item) is str else _plain(item, hidden, decide)
-            for item in sorted(value, key=str)
-        ]
-    if kind is bytes:
-        return b64encode(value).decode("ascii")
-    return value  # str, bool, None; anything unusual is left to json_default, as before
+__all__ = ["ChangeLog"]
 
 
 class ChangeLog:
@@ -107,41 +33,61 @@ class ChangeLog:
             return self
         return ChangeLog(self.level, self._redact, request_id)
 
+    @property
+    def writes_changes(self) -> bool:
+        """Whether :meth:`change` writes a line (and so reads and checks the images)."""
+        return self.level <= logging.INFO
+
     def change(self, change: Change) -> tuple[Line, ...]:
-        """The line every change gets."""
+        """The line every change gets: its images read once each, straight from the stream
+        (:mod:`chalicelib.loggable`), and checked on the way."""
         if self.level > logging.INFO:
             return ()
-        changes = change.changed_attributes
+        body = change.raw["dynamodb"]
+        old, new = body.get("OldImage"), body.get("NewImage")
         created = change.approximate_creation_time
-        hidden, decide = self._redact.hides, self._redact.decide
-        old, differences = change.old_image, change.new_differences
-        plain_old = None if old is None else _plain_map(old, hidden, decide)
-        plain_new: dict[str, Any] | None
-        if plain_old is not None and differences is not None:  # a MODIFY with both images
-            plain_new = _plain_update(
-                change.raw["dynamodb"]["NewImage"], differences, plain_old, hidden, decide
-            )
-        else:
-            new = change.new_image
-            plain_new = None if new is None else _plain_map(new, hidden, decide)
         entry: dict[str, Any] = {
             "level": "INFO",
             "message": "ttl_expiry" if change.is_ttl_expiry else "change",
             "event": change.event_name,
             "table": change.table_name or None,
-            "keys": _plain_map(change.keys, hidden, decide),
+            "keys": self._plain(change, "Keys", body["Keys"]),
             "sequence_number": change.sequence_number,
             "event_id": change.event_id,
             "created": None if created is None else created.isoformat(),
             "size_bytes": change.size_bytes,
             "ttl_expiry": change.is_ttl_expiry,
-            "changed": None if changes is None else changes.names,
-            "old_image": plain_old,
-            "new_image": plain_new,
+            "changed": None,
+            "old_image": None,
+            "new_image": None,
         }
+        if old is not None:
+            entry["old_image"] = self._plain(change, "OldImage", old)
+        if old is not None and new is not None and change.event_name == "MODIFY":
+            entry["new_image"], entry["changed"] = self._update(
+                change, old, new, entry["old_image"]
+            )
+        else:
+            if new is not None:
+                entry["new_image"] = self._plain(change, "NewImage", new)
+            entry["changed"] = changed_names(change.event_name, old, new)
         if self.request_id is not None:
             entry["request_id"] = self.request_id
         return (Line(logging.INFO, render(entry, scrub_text)),)
+
+    def _plain(self, change: Change, name: str, image: Any) -> dict[str, Any]:
+        try:
+            return plain_image(image, self._redact.hides, self._redact.decide)
+        except Exception:
+            raise change.image_fault(name) from None
+
+    def _update(
+        self, change: Change, old: Any, new: Any, written: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[str]]:
+        try:
+            return plain_update(old, written, new, self._redact.hides, self._redact.decide)
+        except Exception:
+            raise change.image_fault("NewImage") from None
 
     def event(
         self, level: int, message: str, change: Change | None = None, **fields: Any
@@ -153,7 +99,7 @@ class ChangeLog:
         if change is not None:
             entry["sequence_number"] = change.sequence_number
             entry["event_id"] = change.event_id
-            entry["keys"] = self._redact(change.keys)
+            entry["keys"] = self._plain(change, "Keys", change.raw["dynamodb"]["Keys"])
         entry.update(fields)
         if self.request_id is not None:
             entry["request_id"] = self.request_id

@@ -45,7 +45,15 @@ from decimal import (
 )
 from typing import Any, NamedTuple
 
-__all__ = ["DecodeError", "decode_image", "decode_value"]
+__all__ = [
+    "MAX_DEPTH",
+    "DecodeError",
+    "check_numbers",
+    "decode_image",
+    "decode_tagged",
+    "decode_value",
+    "exact",
+]
 
 # DynamoDB's number syntax: an optional minus sign, digits with an optional fraction, and an
 # optional exponent. ``Decimal()`` alone would also take "NaN", "Infinity", "1_000" and " 1 ".
@@ -58,7 +66,7 @@ _STRICT = Context(traps=[InvalidOperation])  # malformed text raises, whatever t
 # so it is as exact as Decimal(text) and, mapped over a list, runs without a call per member.
 # It traps every signal that would change a value (an exponent out of range), so it returns
 # exactly what Decimal(text) returns, or raises where Decimal(text) does.
-_exact = Context(
+exact = Context(
     prec=MAX_PREC,
     Emax=MAX_EMAX,
     Emin=MIN_EMIN,
@@ -84,7 +92,7 @@ class DecodeError(ValueError):
 
 
 def _number(text: Any) -> Decimal:
-    # One number on its own, for _diagnose (decoding parses with _exact, then _check_numbers).
+    # One number on its own, for _diagnose (decoding parses with exact, then check_numbers).
     # Text made of digits, "." and "-" only is a DynamoDB number exactly when Decimal accepts
     # it (which the trapping context makes it say); anything else must match _NUMBER first.
     if isinstance(text, str) and (not text.strip(_PLAIN) or _is_number(text)):
@@ -92,8 +100,8 @@ def _number(text: Any) -> Decimal:
     raise ValueError("not a number")
 
 
-def _check_numbers(texts: list[Any]) -> None:
-    """Check the number texts of an image, all of which :data:`_exact` has already accepted.
+def check_numbers(texts: list[Any]) -> None:
+    """Check the number texts of an image, all of which :data:`exact` has already accepted.
 
     Text made of digits, "." and "-" only is a DynamoDB number exactly when Decimal accepts
     it; so when the joined texts hold nothing else (a non-string makes join raise, a non-ASCII
@@ -120,8 +128,8 @@ def _map(attributes: Any, depth: int, numbers: list[Any]) -> dict[str, Any]:
     """Decode a map of attribute values whose own values sit at ``depth``.
 
     The hot loop: the common types are decoded inline, without a call per value; anything
-    else, including every malformed value, goes through :func:`_tagged`. Number texts are
-    parsed here but their syntax is left to :func:`_check_numbers`: they go to ``numbers``.
+    else, including every malformed value, goes through :func:`decode_tagged`. Number texts are
+    parsed here but their syntax is left to :func:`check_numbers`: they go to ``numbers``.
     """
     out: dict[str, Any] = dict(attributes)  # the right size at once; every value replaced
     for name, av in attributes.items():
@@ -133,7 +141,7 @@ def _map(attributes: Any, depth: int, numbers: list[Any]) -> dict[str, Any]:
                 continue
         elif tag == "N":
             numbers.append(val)
-            out[name] = _exact(val)
+            out[name] = exact(val)
             continue
         elif tag == "BOOL":
             if type(val) is bool:
@@ -159,13 +167,13 @@ def _map(attributes: Any, depth: int, numbers: list[Any]) -> dict[str, Any]:
         elif tag == "NS":
             if type(val) is list:
                 numbers += val
-                out[name] = set(map(_exact, val))
+                out[name] = set(map(exact, val))
                 continue
         elif tag == "B":  # noqa: SIM102 - one shape for every branch
             if type(val) is str:
                 out[name] = _b64decode(val, strict_mode=True)
                 continue
-        out[name] = _tagged(tag, val, depth, numbers)
+        out[name] = decode_tagged(tag, val, depth, numbers)
     return out
 
 
@@ -178,11 +186,11 @@ def _list(items: list[Any], depth: int, numbers: list[Any]) -> list[Any]:
         if tag == "M" and depth < MAX_DEPTH:
             out.append(_map(val, depth + 1, numbers))
         else:
-            out.append(_tagged(tag, val, depth, numbers))
+            out.append(decode_tagged(tag, val, depth, numbers))
     return out
 
 
-def _tagged(tag: Any, val: Any, depth: int, numbers: list[Any]) -> Any:
+def decode_tagged(tag: Any, val: Any, depth: int, numbers: list[Any]) -> Any:
     """Decode one attribute value, given as its type tag and value, at ``depth``."""
     kind = _TYPES.get(tag)
     if kind is None:
@@ -195,8 +203,8 @@ def decode_value(av: Mapping[str, Any]) -> Any:
     try:
         numbers: list[Any] = []
         (tag,) = av  # exactly one type tag, or ValueError
-        value = _tagged(tag, av[tag], 0, numbers)
-        _check_numbers(numbers)
+        value = decode_tagged(tag, av[tag], 0, numbers)
+        check_numbers(numbers)
         return value
     except Exception as exc:
         _diagnose(av, "")
@@ -214,7 +222,7 @@ def decode_image(image: Mapping[str, Any]) -> dict[str, Any]:
     try:
         numbers: list[Any] = []
         out = _map(image, 0, numbers)
-        _check_numbers(numbers)
+        check_numbers(numbers)
         return out
     except Exception as exc:
         if not isinstance(image, Mapping):
@@ -226,7 +234,7 @@ def decode_image(image: Mapping[str, Any]) -> dict[str, Any]:
         raise DecodeError("", "image could not be decoded") from exc
 
 
-# --- the ten types: one table, for decoding (_tagged) and for naming what is broken --------
+# --- the ten types: one table, for decoding (decode_tagged) and for naming what is broken --------
 
 
 def _decode_s(val: Any, depth: int, numbers: list[Any]) -> str:
@@ -237,7 +245,7 @@ def _decode_s(val: Any, depth: int, numbers: list[Any]) -> str:
 
 def _decode_n(val: Any, depth: int, numbers: list[Any]) -> Decimal:
     numbers.append(val)
-    return _exact(val)
+    return exact(val)
 
 
 def _decode_bool(val: Any, depth: int, numbers: list[Any]) -> bool:
@@ -272,7 +280,7 @@ def _decode_ss(val: Any, depth: int, numbers: list[Any]) -> set[str]:
 def _decode_ns(val: Any, depth: int, numbers: list[Any]) -> set[Decimal]:
     if type(val) is list:
         numbers += val
-        return set(map(_exact, val))
+        return set(map(exact, val))
     raise ValueError("NS")
 
 

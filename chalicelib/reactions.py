@@ -49,10 +49,13 @@ class UserReactions:
     def handle(self, change: Change) -> Result:
         """The change's line; for a new user, the welcome email still to send.
 
-        A record whose ``Keys`` are not the table's key schema fails, before anything else.
+        A record whose ``Keys`` are not the table's key schema fails, before anything else;
+        so does one with an image that cannot be read, whatever the log level.
         """
         self._keys.check(change)
-        lines = self._log.change(change)
+        lines = self._log.change(change)  # reads and checks the images, writing the line
+        if not self._log.writes_changes:  # LOG_LEVEL above INFO: checked all the same
+            change.check_images()
         if change.event_name == "INSERT":
             return self.welcome(change, lines)
         return Result(lines)
@@ -60,10 +63,10 @@ class UserReactions:
     def welcome(self, change: Change, lines: tuple[Line, ...]) -> Result:
         """A new user's welcome email, checked and composed, as slow work (after ``lines``)."""
         # Imported on the first new user, not at cold start (with html, which it needs).
-        from chalicelib.welcome import compose_welcome, user_email
+        from chalicelib.welcome import WELCOME_ATTRIBUTES, compose_welcome, user_email
 
         log = self._log
-        item = change.new_image
+        item = change.new_values(WELCOME_ATTRIBUTES)  # the rest of the item is not decoded
         if item is None:  # KEYS_ONLY / OLD_IMAGE streams carry no new image to read
             skipped = log.event(WARNING, "welcome_email_skipped", change, reason="no_image")
             return Result(lines + skipped, outcome="email_skipped")

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, NamedTuple, TypeGuard
+from typing import Any, TypeGuard
 
 from chalicelib.decoding import DecodeError, decode_image
 from chalicelib.errors import RecordError
 
-__all__ = ["AttributeChanges", "Change"]
+__all__ = ["Change"]
 
 EVENT_NAMES = frozenset(("INSERT", "MODIFY", "REMOVE"))
 STREAM_VIEW_TYPES = frozenset(("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"))
@@ -29,23 +29,10 @@ _TTL_PRINCIPAL = "dynamodb.amazonaws.com"
 _UNSET: Any = object()
 
 
-class AttributeChanges(NamedTuple):
-    """Names of top-level attributes that were added, removed or changed, each sorted."""
-
-    added: tuple[str, ...]
-    removed: tuple[str, ...]
-    modified: tuple[str, ...]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(sorted((*self.added, *self.removed, *self.modified)))
-
-
 class Change:
     """A change to one item, as captured by the stream."""
 
     __slots__ = (
-        "_differences",
         "_keys",
         "_new",
         "_old",
@@ -76,7 +63,7 @@ class Change:
     def __init__(self, raw: Mapping[str, Any], index: int = 0) -> None:
         self._raw = raw
         self.index = index
-        self._keys = self._new = self._old = self._differences = _UNSET
+        self._keys = self._new = self._old = _UNSET
         self._parse_envelope()
 
     # -- envelope -------------------------------------------------------------------------
@@ -189,83 +176,40 @@ class Change:
             self._old = self._image("OldImage")
         return self._old  # type: ignore[no-any-return]
 
+    def check_images(self) -> None:
+        """Fail (:class:`RecordError` naming the attribute) unless every image decodes."""
+        _ = self.keys, self.old_image, self.new_image
+
+    def new_values(self, names: tuple[str, ...]) -> dict[str, Any] | None:
+        """The attributes ``names`` of the item after the change, decoded, those it has; the
+        rest of the image is not decoded. ``None`` where :attr:`new_image` is ``None``."""
+        if self._new is not _UNSET:
+            return None if self._new is None else {n: self._new[n] for n in names if n in self._new}
+        image = self._raw["dynamodb"].get("NewImage")
+        if image is None or (type(image) is not dict and not isinstance(image, Mapping)):
+            return self.new_image  # None, or the RecordError that names it
+        return self._image("NewImage", {name: image[name] for name in names if name in image})
+
     @property
     def raw(self) -> Mapping[str, Any]:
         """The record exactly as Lambda delivered it."""
         return self._raw
 
-    @property
-    def new_differences(self) -> dict[str, Any] | None:
-        """For a MODIFY that carries both images: the new image's attributes whose stream
-        JSON differs from the old image's (added, or perhaps changed), decoded, in the new
-        image's order; ``None`` otherwise.
-
-        The new image's other attributes are, as DynamoDB JSON, the old image's: they decode
-        to equal values (and are valid, the old image having decoded), so for a MODIFY this is
-        all of the new image there is left to decode - usually a fraction of it.
-        """
-        if self._differences is _UNSET:
-            self._differences = self._new_differences()
-        return self._differences  # type: ignore[no-any-return]
-
-    def _new_differences(self) -> dict[str, Any] | None:
-        if self.event_name != "MODIFY" or self.old_image is None:  # the old image first
-            _ = self.new_image  # decoded all the same: a broken image fails the record
-            return None
-        body = self._raw["dynamodb"]
-        raw_new, raw_old = body.get("NewImage"), body["OldImage"]
-        if type(raw_new) is not dict and not isinstance(raw_new, Mapping):
-            _ = self.new_image  # None, or the RecordError that names NewImage
-            return None
-        differing = {
-            name: av for name, av in raw_new.items() if name not in raw_old or av != raw_old[name]
-        }
-        if self._new is not _UNSET:  # decoded already: nothing to decode again
-            return {name: self._new[name] for name in differing}
-        return self._image("NewImage", differing)
-
-    @property
-    def changed_attributes(self) -> AttributeChanges | None:
-        """What the change did to the item's attributes, or ``None`` where the stream view
-        type does not carry the images needed to tell."""
-        name = self.event_name
-        if name == "MODIFY":
-            old, differences = self.old_image, self.new_differences
-            if old is None or differences is None:
-                return None
-            # Identical DynamoDB JSON decodes to the same value: compared in C, most
-            # attributes of a MODIFY are settled without decoding their new values (a valid
-            # image holds no number where True or 1 could compare equal across types).
-            new_names = self._raw["dynamodb"]["NewImage"].keys()
-            return AttributeChanges(
-                tuple(sorted(differences.keys() - old.keys())),
-                tuple(sorted(old.keys() - new_names)),
-                tuple(
-                    sorted(k for k, v in differences.items() if k in old and not _same(v, old[k]))
-                ),
-            )
-        old, new = self.old_image, self.new_image
-        if name == "INSERT":
-            return None if new is None else AttributeChanges(tuple(sorted(new)), (), ())
-        return None if old is None else AttributeChanges((), tuple(sorted(old)), ())
+    def image_fault(self, name: str) -> RecordError:
+        """Why the image ``name`` (``NewImage``, ``OldImage``, ``Keys``) cannot be read: the
+        :class:`RecordError` naming the broken attribute, for a reader that met a fault in it
+        (:mod:`chalicelib.loggable`)."""
+        try:
+            self._image(name)
+        except RecordError as fault:
+            return fault
+        return self._fail("could not be read", f"dynamodb.{name}")
 
     def __repr__(self) -> str:
         return (
             f"Change({self.event_name} {self.table_name or '?'} seq={self.sequence_number} "
             f"eventID={self.event_id})"
         )
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Equal as DynamoDB values: ``==``, except that a type change is a change (Python has
-    ``True == Decimal(1)``). Sets hold one kind of member, so ``==`` is right for them."""
-    if type(a) is not type(b):
-        return False
-    if type(a) is dict:
-        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
-    if type(a) is list:
-        return len(a) == len(b) and all(map(_same, a, b))
-    return bool(a == b)
 
 
 def _is_sequence_number(seq: object) -> TypeGuard[str]:

@@ -1,14 +1,14 @@
 """Keep personal data out of logs.
 
 Two layers: attributes matched by the redaction list are replaced wherever they occur (at any
-depth of maps and lists; a set is replaced whole), and anything shaped like an email address is
-masked in the final text, whatever attribute or error message it came from.
+depth of maps and lists; a set is replaced whole: :mod:`chalicelib.loggable` applies it), and
+anything shaped like an email address is masked in the final text, whatever attribute or error
+message it came from.
 
 An entry of the list matches attribute names case-insensitively, as a word of the name: ``name``
 matches ``name``, ``Name``, ``NAME``, ``full_name``, ``firstName``, ``display-name`` and
-``names``, not
-``username`` or ``renamed``. An entry with a wildcard (``*``, ``?``) is a pattern over the whole
-name instead: ``*name*`` matches ``username`` too.
+``names``, not ``username`` or ``renamed``. An entry with a wildcard (``*``, ``?``) is a pattern
+over the whole name instead: ``*name*`` matches ``username`` too.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from fnmatch import translate
-from typing import Any
 
 __all__ = ["REDACTED", "Redactor", "scrub_text"]
 
@@ -47,7 +46,8 @@ def scrub_text(text: str) -> str:
 
 
 class Redactor:
-    """Replaces the values of the matching attributes in decoded images.
+    """Which attributes are redacted: the one rule, applied by the log line's walk
+    (:mod:`chalicelib.loggable`) at every depth of every image.
 
     :meth:`hidden` says whether an attribute called ``name`` is redacted. Verdicts are
     remembered in ``hides`` (a plain dict: the log line's hot loop reads it directly and calls
@@ -79,16 +79,3 @@ class Redactor:
             return self.hides[name]
         except KeyError:
             return self.decide(name)
-
-    def __call__(self, value: Any) -> Any:
-        if not self.entries:
-            return value
-        return self._walk(value)
-
-    def _walk(self, value: Any) -> Any:
-        if type(value) is dict:
-            hidden = self.hidden
-            return {k: REDACTED if hidden(k) else self._walk(v) for k, v in value.items()}
-        if type(value) is list:
-            return [self._walk(v) for v in value]
-        return value

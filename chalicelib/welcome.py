@@ -14,7 +14,9 @@ from typing import Any, NamedTuple
 from chalicelib.addresses import is_plain_address
 from chalicelib.errors import PermanentEmailError
 
-__all__ = ["EmailMessage", "compose_welcome", "user_email"]
+__all__ = ["WELCOME_ATTRIBUTES", "EmailMessage", "compose_welcome", "user_email"]
+
+WELCOME_ATTRIBUTES = ("email", "name")  # all of a new user's item that the email reads
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")  # C0, DEL, C1 (NEL), LS, PS
 MAX_NAME = 100

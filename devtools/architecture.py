@@ -27,8 +27,7 @@ MODIFY: tuple[tuple[str, str], ...] = (
     ("records.py", "envelope -> Change"),
     ("reactions.py", "keys checked; what to do"),
     ("changelog.py", "the change line"),
-    ("decoding.py", "images -> values"),
-    ("redaction.py", "personal data out"),
+    ("loggable.py", "images read once, redacted"),
     ("logline.py", "one JSON line, fits"),
     ("sink.py", "line written, in order"),
     ("contract.py", "what Lambda is told"),
@@ -36,6 +35,7 @@ MODIFY: tuple[tuple[str, str], ...] = (
 INSERT: tuple[tuple[str, str], ...] = (
     *MODIFY[:5],
     ("changelog.py", "the change line (as above)"),
+    ("decoding.py", "email and name -> values"),
     ("welcome.py", "the email, composed"),
     ("keys.py", "the ledger key"),
     ("inorder.py", "slow work, 16 at once"),

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chalicelib.changelog import ChangeLog, json_default
+from chalicelib.changelog import ChangeLog
+from chalicelib.logline import json_default
 from chalicelib.records import Change
 from chalicelib.redaction import Redactor
 from chalicelib.service import UsersStream

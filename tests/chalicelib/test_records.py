@@ -8,12 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from hypothesis import given
 
 from chalicelib.errors import RecordError
-from chalicelib.records import AttributeChanges, Change
+from chalicelib.records import Change
 from devtools.stream_events import DEFAULT_STREAM_ARN, FakeStream
-from tests.chalicelib.strategies import PROPERTY, canonical, items
 
 USER = {"id": "u1", "email": "ada@example.com", "name": "Ada", "age": Decimal(36)}
 
@@ -37,7 +35,6 @@ def test_every_field_of_an_insert(stream: FakeStream) -> None:
     assert change.old_image is None
     assert change.is_ttl_expiry is False
     assert change.raw is raw
-    assert change.changed_attributes == AttributeChanges(("age", "email", "id", "name"), (), ())
     assert "INSERT" in repr(change)
     assert change.sequence_number in repr(change)
 
@@ -110,12 +107,6 @@ def test_view_types_carry_the_images_they_promise(view: str, has_old: bool, has_
     assert remove.old_image == (OLD if has_old else None)
     assert insert.old_image is None
     assert remove.new_image is None
-    assert (insert.changed_attributes is None) is not has_new
-    assert (remove.changed_attributes is None) is not has_old
-    if has_old and has_new:
-        assert modify.changed_attributes == AttributeChanges(("city",), (), ("name",))
-    else:
-        assert modify.changed_attributes is None
 
 
 def test_a_record_without_a_view_type_is_read_as_new_and_old_images(stream: FakeStream) -> None:
@@ -123,107 +114,6 @@ def test_a_record_without_a_view_type_is_read_as_new_and_old_images(stream: Fake
     del raw["dynamodb"]["StreamViewType"]
 
     assert Change(raw).stream_view_type == "NEW_AND_OLD_IMAGES"
-
-
-# --- changed attribute names --------------------------------------------------------------
-
-
-def changes(old: dict[str, Any], new: dict[str, Any]) -> AttributeChanges | None:
-    return Change(FakeStream().modify(old, new)).changed_attributes
-
-
-def test_added_removed_and_modified_attributes_are_named() -> None:
-    old = {"id": "u1", "a": "1", "gone": True, "same": ["x"]}
-    new = {"id": "u1", "a": "2", "new": None, "same": ["x"], "z": b"z"}
-
-    result = changes(old, new)
-
-    assert result == AttributeChanges(added=("new", "z"), removed=("gone",), modified=("a",))
-    assert result is not None
-    assert result.names == ("a", "gone", "new", "z")
-
-
-def test_set_order_does_not_count_as_a_change() -> None:
-    stream = FakeStream()
-    raw = stream.modify({"id": "u1", "tags": {"a", "b", "c"}}, {"id": "u1", "tags": {"a"}})
-    raw["dynamodb"]["OldImage"]["tags"] = {"SS": ["a", "b", "c"]}
-    raw["dynamodb"]["NewImage"]["tags"] = {"SS": ["c", "a", "b"]}
-
-    assert Change(raw).changed_attributes == AttributeChanges((), (), ())
-
-
-def test_equal_numbers_written_differently_do_not_count_as_a_change() -> None:
-    raw = FakeStream().modify({"id": "u1", "n": 1}, {"id": "u1", "n": 1})
-    raw["dynamodb"]["OldImage"]["n"] = {"N": "1.0"}
-    raw["dynamodb"]["NewImage"]["n"] = {"N": "1"}
-    raw["dynamodb"]["OldImage"]["ns"] = {"NS": ["1.50", "2"]}
-    raw["dynamodb"]["NewImage"]["ns"] = {"NS": ["2E0", "1.5"]}
-
-    assert Change(raw).changed_attributes == AttributeChanges((), (), ())
-
-
-def test_new_differences_are_the_new_values_whose_stream_json_differs() -> None:
-    old = {"id": "u1", "n": Decimal(1), "gone": True, "profile": {"city": "Paris"}}
-    new = {"id": "u1", "n": Decimal(1), "profile": {"city": "Lyon"}, "added": b"z"}
-    raw = FakeStream().modify(old, new)
-    raw["dynamodb"]["NewImage"]["n"] = {"N": "1.0"}  # the same number, written differently
-
-    change = Change(raw)
-
-    assert change.new_differences == {"n": 1, "profile": {"city": "Lyon"}, "added": b"z"}
-    assert change.changed_attributes == AttributeChanges(("added",), ("gone",), ("profile",))
-    assert Change(FakeStream().insert(USER)).new_differences is None
-
-
-def test_a_broken_value_only_the_new_image_has_fails_the_record_naming_it() -> None:
-    raw = FakeStream().modify({"id": "u1", "age": 1}, {"id": "u1", "age": 2})
-    raw["dynamodb"]["NewImage"]["age"] = {"N": "two"}
-
-    with pytest.raises(RecordError) as caught:
-        _ = Change(raw).changed_attributes
-    assert caught.value.field == "dynamodb.NewImage.age"
-
-
-def test_a_change_deep_inside_a_map_names_the_top_level_attribute() -> None:
-    old = {"id": "u1", "profile": {"address": {"city": "Paris"}}}
-    new = {"id": "u1", "profile": {"address": {"city": "Lyon"}}}
-
-    assert changes(old, new) == AttributeChanges((), (), ("profile",))
-
-
-@pytest.mark.parametrize(
-    ("before", "after"),
-    [
-        (Decimal(1), True),
-        (Decimal(0), False),
-        ([Decimal(1)], [True]),
-        ({"flag": Decimal(0)}, {"flag": False}),
-        ("1", Decimal(1)),
-        ({"a"}, ["a"]),
-    ],
-    ids=["N-to-BOOL", "N0-to-false", "in-list", "in-map", "S-to-N", "SS-to-L"],
-)
-def test_a_change_of_type_is_a_change(before: Any, after: Any) -> None:
-    assert changes({"id": "u1", "v": before}, {"id": "u1", "v": after}) == AttributeChanges(
-        (), (), ("v",)
-    )
-
-
-@PROPERTY
-@given(items, items)
-def test_changed_names_match_a_type_strict_comparison(
-    old: dict[str, Any], new: dict[str, Any]
-) -> None:
-    old, new = {**old, "id": "u1"}, {**new, "id": "u1"}
-
-    result = changes(old, new)
-
-    assert result is not None
-    assert set(result.added) == new.keys() - old.keys()
-    assert set(result.removed) == old.keys() - new.keys()
-    assert set(result.modified) == {
-        k for k in old.keys() & new.keys() if canonical(old[k]) != canonical(new[k])
-    }
 
 
 # --- TTL expiries ---------------------------------------------------------------------------
@@ -401,3 +291,23 @@ def test_a_bad_key_names_the_key_field_without_its_value(stream: FakeStream) -> 
 
     assert caught.value.field == "dynamodb.Keys.id"
     assert "ada@example.com" not in str(caught.value)
+
+
+def test_new_values_decode_only_the_attributes_asked_for(stream: FakeStream) -> None:
+    raw = stream.insert({"id": "u1", "email": "ada@example.com", "age": 36})
+    raw["dynamodb"]["NewImage"]["age"] = {"N": "thirty-six"}  # never read here
+
+    assert Change(raw).new_values(("email", "name")) == {"email": "ada@example.com"}
+    assert Change(stream.remove({"id": "u1"})).new_values(("email",)) is None
+    with pytest.raises(RecordError) as caught:
+        Change(raw).check_images()
+    assert caught.value.field == "dynamodb.NewImage.age"
+
+
+def test_new_values_name_a_broken_attribute_they_read(stream: FakeStream) -> None:
+    raw = stream.insert({"id": "u1", "email": "ada@example.com"})
+    raw["dynamodb"]["NewImage"]["email"] = {"S": 7}
+
+    with pytest.raises(RecordError) as caught:
+        Change(raw).new_values(("email", "name"))
+    assert caught.value.field == "dynamodb.NewImage.email"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from decimal import Decimal
 from typing import Any
@@ -11,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chalicelib.loggable import plain_image
 from chalicelib.redaction import REDACTED, Redactor, scrub_text
+from tests.chalicelib.boto3_json import stream_json
 from tests.chalicelib.strategies import PROPERTY, items
 
 USER = {
@@ -27,43 +28,37 @@ USER = {
 }
 
 
+def redact(names: list[str] | set[str], item: dict[str, Any]) -> dict[str, Any]:
+    """``item``'s image as the log line writes it, with ``names`` redacted."""
+    redactor = Redactor(names)
+    return plain_image(stream_json(item), redactor.hides, redactor.decide)
+
+
 def test_named_attributes_are_replaced_at_any_depth() -> None:
-    redacted = Redactor(["email", "name"])(USER)
+    redacted = redact(["email", "name"], USER)
 
     assert redacted == {
         "id": "u1",
         "email": REDACTED,
         "name": REDACTED,
-        "age": Decimal(36),
+        "age": 36,
         "contacts": [
             {"name": REDACTED, "email": REDACTED, "phone": "+44 20"},
-            {"tags": {"friend"}, "nested": {"deeper": {"name": REDACTED}}},
+            {"tags": ["friend"], "nested": {"deeper": {"name": REDACTED}}},
         ],
-        "avatar": b"\x89PNG",
+        "avatar": "iVBORw==",
     }
-
-
-def test_the_image_itself_is_not_changed() -> None:
-    before = copy.deepcopy(USER)
-
-    Redactor(["email", "name", "phone"])(USER)
-
-    assert before == USER
 
 
 def test_whatever_the_value_of_a_named_attribute_it_is_replaced() -> None:
     image = {"name": {"first": "Ada", "last": "L"}, "email": ["a@x.org"], "phone": None}
 
-    assert Redactor(["name", "email", "phone"])(image) == dict.fromkeys(image, REDACTED)
+    assert redact(["name", "email", "phone"], image) == dict.fromkeys(image, REDACTED)
 
 
 def test_no_names_redacts_nothing() -> None:
-    assert Redactor([])(USER) == USER
-    assert Redactor(["", ""])(USER) == USER
-
-
-def test_a_missing_image_stays_missing() -> None:
-    assert Redactor(["email"])(None) is None
+    assert redact([], USER) == redact(["", ""], USER)
+    assert redact([], USER)["contacts"][0]["name"] == "Bob"
 
 
 @PROPERTY
@@ -75,7 +70,7 @@ def test_no_named_attribute_survives_anywhere(item: dict[str, Any], names: set[s
     # Redact at least one attribute the item has, when it has one. Entries are stripped (a
     # blank one means nothing) and may be patterns: both are left out here.
     names = {n for n in names | set(list(item)[:1]) if n.strip() and not set(n) & set("*?[")}
-    redacted = Redactor(names)(item)
+    redacted = redact(names, item)
 
     def check(value: Any) -> None:
         if isinstance(value, dict):
