@@ -1,9 +1,12 @@
 """Fault injection on the local pipeline: ``python -m devtools.faults`` (``make faults``).
 
-Four rooms, one job each: :mod:`~devtools.faults.inject` (faults, injected below botocore),
-:mod:`~devtools.faults.workload` (the seeded writes), :mod:`~devtools.faults.run` (the
-scenario: emulator, pipeline, kills and restarts, replay; its docstring tells the whole story)
-and :mod:`~devtools.faults.verify` (the checks and the report).
+Rooms of one job each: :mod:`~devtools.faults.inject` (faults, injected below botocore),
+:mod:`~devtools.faults.workload` (the seeded writes), :mod:`~devtools.faults.function` (the
+function under test, one process at a time: the real handler on faulty clients, its poller,
+kills and restarts), :mod:`~devtools.faults.run` (the scenario: emulator, chunks of writes,
+replay; its docstring tells the whole story), :mod:`~devtools.faults.observe` (the stream and
+the queue read back), :mod:`~devtools.faults.verify` (the checks and the report) and
+:mod:`~devtools.faults.command` (the command line).
 """
 
 from devtools.faults.command import main

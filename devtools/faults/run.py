@@ -48,30 +48,17 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from devtools.faults.inject import Before, FaultPlan, FaultRates, Process, ProcessKilled, inject
+from devtools.faults.function import FaultyFunction, VirtualClock
+from devtools.faults.inject import FaultPlan, FaultRates
 from devtools.faults.observe import queue_ranges, stream_keys
 from devtools.faults.verify import Acknowledged, Facts, Report, verify
 from devtools.faults.workload import Workload, foreign_messages, keyed_template
-from devtools.localmetrics import EmfTee, MetricStore, sample_queue, watching
+from devtools.localmetrics import MetricStore, sample_queue
 
-__all__ = ["CONSUMER_TEMPLATE", "FaultRun"]
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-CONSUMER_TEMPLATE = ROOT / "infra" / "consumer.yaml"
-
-
-class VirtualClock:
-    """The ledger's clock: advanced by the scenario, never by waiting."""
-
-    def __init__(self, start: float) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
+__all__ = ["FaultRun"]
 
 
 class FaultRun:
@@ -79,8 +66,6 @@ class FaultRun:
 
     LEASE_SECONDS = 120
     WRONG_SENDER_CHANGES = 40  # changes written while the sender is wrong, in each such chunk
-    INVOCATION_SECONDS = 2.0
-    RESTART_SECONDS = 30.0
 
     def __init__(
         self,
@@ -124,17 +109,10 @@ class FaultRun:
         self.foreign = foreign  # on-failure messages of another table's stream, to be refused
         self.acks = Acknowledged(key)
         self.clock = VirtualClock(time.time())
-        self.restarts = 0
-        self.processes = 0
         self.use_ledger = ledger  # False only to show that the checks catch duplicates
-        self.pollers: list[Any] = []
-        self.poller: Any = None
         self._clients: dict[str, Any] = {}
         # The function's EMF lines and the Lambda-side measurements (devtools.localmetrics).
         self.metrics = metrics if metrics is not None else MetricStore()
-        self.emf = EmfTee(io.StringIO(), self.metrics)
-        self._handler_clients: dict[str, Any] = {}
-        self._before: dict[str, Before] = {}
 
     def client(self, service: str) -> Any:
         """One boto3 client per service on the emulator, for the whole run."""
@@ -146,95 +124,6 @@ class FaultRun:
         if self.progress is not None:
             self.progress.write(text + "\n")
             self.progress.flush()
-
-    # -- one simulated process: clients, ledger, sender, handler ------------------------------
-
-    def _handler(self) -> Callable[..., Any]:
-        from chalicelib.adapters.ledger import DynamoDBLedger
-        from chalicelib.adapters.ses import SesEmailSender
-        from chalicelib.ports import Ledger, NoLedger
-        from chalicelib.service import UsersStream
-
-        self.processes += 1
-        process = Process(self.processes)
-        plan = self.plan
-        # The handler's clients (connection pools) are shared by the processes; the faults of
-        # the process now running reach them (a dead process's cleanup fails, see Process).
-        self._before["ses"], self._before["dynamodb"] = plan.ses(process), plan.ledger(process)
-        ses, dynamodb = self._faulty("ses"), self._faulty("dynamodb")
-        ledger: Ledger = DynamoDBLedger(
-            self.stack.ledger_table,
-            client_factory=lambda: dynamodb,
-            clock=self.clock,
-            lease_seconds=self.LEASE_SECONDS,
-        )
-        # One email at a time: with several in flight (EMAIL_CONCURRENCY, 16 by default), a kill
-        # lands in the documented duplicate window - SES accepted, no done mark yet - of the
-        # others, which this run deliberately does not inject (see the module docstring). The
-        # concurrent path's contract is proved in tests/chalicelib/test_concurrency.py.
-        service = UsersStream(
-            environ=self.environ,
-            sender=SesEmailSender(lambda: ses),
-            ledger=ledger if self.use_ledger else NoLedger(),
-            log_stream=self.log_sink,
-            metrics_stream=self.emf,
-        )
-
-        def runtime(event: dict[str, Any], context: Any) -> Any:
-            self.clock.now += self.INVOCATION_SECONDS
-            response = service.handle(plan.poison(event))
-            plan.after_batch(process)
-            return response
-
-        return self.acks.wrap(watching(runtime, self.metrics))
-
-    def _faulty(self, service: str) -> Any:
-        """The handler's client for ``service``: made as Lambda's are (the app's retry
-        budget, standard mode), with the current process's faults injected below botocore."""
-        from chalicelib.clients import client_config
-
-        if service not in self._handler_clients:
-            client = self.emulator.client(service, client_config())
-            self._handler_clients[service] = inject(
-                client, lambda method: self._before[service](method)
-            )
-        return self._handler_clients[service]
-
-    def _poller(self) -> Any:
-        from devtools.pipeline import JsonFileCheckpoints, MappingConfig, Poller, Progress
-        from devtools.pipeline.destination import SqsDestination
-        from devtools.pipeline.mapping import checkpoint_key, settings_from_template
-
-        config = MappingConfig(
-            function_name=f"users-stream-faults-{self.run_id}",
-            stream_arn=self.stack.stream_arn,
-            starting_position="TRIM_HORIZON",  # the first chunk is written before polling
-            poll_interval=0.01,
-            retry_backoff_seconds=0,
-            on_failure_destination=self.stack.queue_arn,
-        ).with_overrides(**settings_from_template(CONSUMER_TEMPLATE))
-        poller = Poller(
-            config,
-            self._handler(),
-            self.client("dynamodbstreams"),
-            destination=SqsDestination(self.stack.queue_arn, lambda: self.client("sqs")),
-            checkpoints=JsonFileCheckpoints(self.checkpoint_file, checkpoint_key(config)),
-            progress=Progress(quiet=True),
-        )
-        self.pollers.append(poller)
-        return poller
-
-    def _pump(self) -> None:
-        """Poll until caught up; on a kill, start a new process and poller from the file."""
-        while True:
-            try:
-                self.poller.drain(timeout=600)
-                return
-            except ProcessKilled as killed:
-                self.restarts += 1
-                self.clock.now += self.RESTART_SECONDS
-                self.say(f"  killed {killed}; restarting from the checkpoint file")
-                self.poller = self._poller()
 
     # -- the scenario -------------------------------------------------------------------------
 
@@ -254,7 +143,6 @@ class FaultRun:
 
     def _run(self, started: float) -> Report:
         from devtools.pipeline.destination import SqsDestination
-        from devtools.replay import LocalHandler, Replayer
 
         self.log_sink = io.StringIO()
         self.stack = self.emulator.create_stack(
@@ -266,28 +154,24 @@ class FaultRun:
             },
         )
         self.emulator.verify_sender(self.sender)
-        dynamodb = self.client("dynamodb")
-        self.poller = self._poller()
-        per_chunk = -(-self.changes // self.chunks)
-        written = 0
-        chunk = 0
-        while written < self.changes:
-            count = min(per_chunk, self.changes - written)
-            wrong = self.wrong_senders.get(chunk)
-            if wrong is not None:  # the first changes of the chunk, while the sender is wrong
-                self.environ["WELCOME_EMAIL_SENDER"] = wrong
-                head = min(self.WRONG_SENDER_CHANGES, count)
-                self.workload.write(dynamodb, self.stack.table_name, head)
-                self._pump()
-                written, count = written + head, count - head
-                self.environ["WELCOME_EMAIL_SENDER"] = self.sender  # fixed
-                self.say(f"  {written} changes written and polled, {head} with a wrong sender")
-            self.workload.write(dynamodb, self.stack.table_name, count)
-            written += count
-            self._pump()
-            self.say(f"  {written} changes written and polled")
-            sample_queue(self.metrics, self.client("sqs"), self.stack.queue_url)
-            chunk += 1
+        self.function = FaultyFunction(
+            emulator=self.emulator,
+            stack=self.stack,
+            plan=self.plan,
+            name=f"users-stream-faults-{self.run_id}",
+            environ=self.environ,
+            clock=self.clock,
+            lease_seconds=self.LEASE_SECONDS,
+            use_ledger=self.use_ledger,
+            acks=self.acks,
+            metrics=self.metrics,
+            log_sink=self.log_sink,
+            checkpoint_file=self.checkpoint_file,
+            client=self.client,
+            say=self.say,
+        )
+        self.function.start()
+        self._write_and_poll()
 
         # The faults stop; time passes beyond any lease a killed process left; then replay.
         self.plan.active = False
@@ -301,16 +185,48 @@ class FaultRun:
             self.clock.now,
         )
         self.clock.now += self.LEASE_SECONDS + 1
+        replayed = self._replay()
+        return verify(self._facts(queued, replayed, started, foreign_addresses))
+
+    def _write_and_poll(self) -> None:
+        """The changes, chunk by chunk, each polled until caught up; in the chunks of
+        :attr:`wrong_senders`, the first changes are written while the sender is wrong."""
+        dynamodb = self.client("dynamodb")
+        per_chunk = -(-self.changes // self.chunks)
+        written = 0
+        chunk = 0
+        while written < self.changes:
+            count = min(per_chunk, self.changes - written)
+            wrong = self.wrong_senders.get(chunk)
+            if wrong is not None:  # the first changes of the chunk, while the sender is wrong
+                self.environ["WELCOME_EMAIL_SENDER"] = wrong
+                head = min(self.WRONG_SENDER_CHANGES, count)
+                self.workload.write(dynamodb, self.stack.table_name, head)
+                self.function.pump()
+                written, count = written + head, count - head
+                self.environ["WELCOME_EMAIL_SENDER"] = self.sender  # fixed
+                self.say(f"  {written} changes written and polled, {head} with a wrong sender")
+            self.workload.write(dynamodb, self.stack.table_name, count)
+            written += count
+            self.function.pump()
+            self.say(f"  {written} changes written and polled")
+            sample_queue(self.metrics, self.client("sqs"), self.stack.queue_url)
+            chunk += 1
+
+    def _replay(self) -> dict[str, int]:
+        """The on-failure queue, replayed by the replay command's code in a new process."""
+        from devtools.replay import LocalHandler, Replayer
+
         self.acks.phase = "replay"
         replayer = Replayer(
             sqs=self.client("sqs"),
             queue_url=self.stack.queue_url,
             streams=self.client("dynamodbstreams"),
-            run_batch=LocalHandler(self._handler(), self.poller.config),
+            run_batch=LocalHandler(self.function.handler(), self.function.poller.config),
         )
         replayed = replayer.run()
         sample_queue(self.metrics, self.client("sqs"), self.stack.queue_url)
-        return verify(self._facts(queued, replayed.as_dict(), started, foreign_addresses))
+        return replayed.as_dict()
 
     def _facts(
         self,
@@ -320,7 +236,7 @@ class FaultRun:
         foreign_addresses: set[str],
     ) -> Facts:
         pipeline: Counter[str] = Counter()
-        for poller in self.pollers:
+        for poller in self.function.pollers:
             pipeline.update({k: v for k, v in poller.stats.as_dict().items() if isinstance(v, int)})
         return Facts(
             seed=self.seed,
@@ -337,7 +253,7 @@ class FaultRun:
             lines=self.log_sink.getvalue().splitlines(),
             faults=self.plan.counts,
             pipeline=pipeline,
-            restarts=self.restarts,
+            restarts=self.function.restarts,
             wrong_sender_chunks=len(self.wrong_senders),
             elapsed=time.monotonic() - started,
         )

@@ -1,6 +1,7 @@
 """The local event source mapping: reads a DynamoDB stream and invokes a handler as Lambda does.
 
-See :mod:`devtools.pipeline.shards` for the semantics, and ``docs/local-pipeline.md``.
+See :mod:`devtools.pipeline.poller` and :mod:`devtools.pipeline.worker` for the semantics, and
+``docs/local-pipeline.md``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from devtools.pipeline.context import LambdaContext
 from devtools.pipeline.destination import Destination, SqsDestination, failure_record
 from devtools.pipeline.events import lambda_record
 from devtools.pipeline.mapping import DiscoveredHandler, Handler, MappingConfig, discover
+from devtools.pipeline.poller import Poller
 from devtools.pipeline.progress import PollerStats, Progress
-from devtools.pipeline.shards import Poller
 
 __all__ = [
     "Checkpoint",

@@ -27,7 +27,7 @@ from devtools.pipeline.checkpoints import CheckpointStore, JsonFileCheckpoints, 
 from devtools.pipeline.mapping import MappingConfig, checkpoint_key
 
 if TYPE_CHECKING:
-    from devtools.pipeline.shards import Poller
+    from devtools.pipeline.poller import Poller
 
 __all__ = [
     "Health",

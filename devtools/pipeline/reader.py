@@ -1,6 +1,6 @@
 """Reading one shard of a DynamoDB stream, as Lambda's event source mapping does: iterators,
 ``GetRecords`` pages into a buffer, the trimmed and expired cases. What is done with the
-records (invoking, retrying, giving up) is :class:`~devtools.pipeline.shards.ShardWorker`'s.
+records (invoking, retrying, giving up) is :class:`~devtools.pipeline.worker.ShardWorker`'s.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from chalicelib.clients import error_code
 from devtools.pipeline.checkpoints import Checkpoint
 
 if TYPE_CHECKING:
-    from devtools.pipeline.shards import Poller
+    from devtools.pipeline.poller import Poller
 
 __all__ = ["GET_RECORDS_LIMIT", "ShardReader", "sequence"]
 

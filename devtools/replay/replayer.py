@@ -9,7 +9,7 @@ from typing import Any
 from chalicelib.clients import error_code
 from chalicelib.redaction import scrub_text
 from devtools.pipeline.events import lambda_record
-from devtools.pipeline.shards import GET_RECORDS_LIMIT
+from devtools.pipeline.reader import GET_RECORDS_LIMIT
 from devtools.replay.ranges import (
     FAILED,
     FOREIGN,

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from devtools.pipeline import Checkpoint, MappingConfig, MemoryCheckpoints, Poller, Progress
-from devtools.pipeline.shards import lineage_order
+from devtools.pipeline.lineage import lineage_order
 from tests.devtools.conftest import Recorder
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/Users/stream/2024-01-01T00:00:00.000"
