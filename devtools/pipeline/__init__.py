@@ -1,6 +1,6 @@
 """The local event source mapping: reads a DynamoDB stream and invokes a handler as Lambda does.
 
-See :mod:`devtools.pipeline.poller` and :mod:`devtools.pipeline.worker` for the semantics, and
+See :mod:`devtools.pipeline.loop` and :mod:`devtools.pipeline.worker` for the semantics, and
 ``docs/local-pipeline.md``.
 """
 
@@ -15,8 +15,8 @@ from devtools.pipeline.checkpoints import (
 from devtools.pipeline.context import LambdaContext
 from devtools.pipeline.destination import Destination, SqsDestination, failure_record
 from devtools.pipeline.events import lambda_record
+from devtools.pipeline.loop import Poller
 from devtools.pipeline.mapping import DiscoveredHandler, Handler, MappingConfig, discover
-from devtools.pipeline.poller import Poller
 from devtools.pipeline.progress import PollerStats, Progress
 
 __all__ = [

@@ -27,7 +27,7 @@ from devtools.pipeline.checkpoints import CheckpointStore, JsonFileCheckpoints, 
 from devtools.pipeline.mapping import MappingConfig, checkpoint_key
 
 if TYPE_CHECKING:
-    from devtools.pipeline.poller import Poller
+    from devtools.pipeline.loop import Poller
 
 __all__ = [
     "Health",

@@ -13,7 +13,7 @@ from chalicelib.clients import error_code
 from devtools.pipeline.checkpoints import Checkpoint
 
 if TYPE_CHECKING:
-    from devtools.pipeline.poller import Poller
+    from devtools.pipeline.loop import Poller
 
 __all__ = ["GET_RECORDS_LIMIT", "ShardReader", "sequence"]
 

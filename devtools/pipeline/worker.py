@@ -33,7 +33,7 @@ from devtools.pipeline.mapping import function_arn
 from devtools.pipeline.reader import ShardReader, sequence
 
 if TYPE_CHECKING:
-    from devtools.pipeline.poller import Poller
+    from devtools.pipeline.loop import Poller
 
 __all__ = ["ShardWorker"]
 
