@@ -103,14 +103,26 @@ def _number(text: Any) -> Decimal:
 def check_numbers(texts: list[Any]) -> None:
     """Check the number texts of an image, all of which :data:`exact` has already accepted.
 
-    Text made of digits, "." and "-" only is a DynamoDB number exactly when Decimal accepts
-    it; so when the joined texts hold nothing else (a non-string makes join raise, a non-ASCII
-    character makes encode raise), they are all numbers. Otherwise each must match _NUMBER.
+    Text that Decimal accepts is a DynamoDB number when it is made of digits, ".", "-", the
+    exponent's "e" or "E" and a "+" only right after it: Decimal's other forms ("+1", "1_000",
+    " 1", "Infinity", "NaN") all hold something else. So when the joined texts hold nothing
+    else (a non-string makes join raise, a non-ASCII character makes encode raise; a text that
+    Decimal accepts never ends in "e"), they are all numbers, checked in C; otherwise each
+    must match _NUMBER.
     """
-    if texts and _join(texts).encode("ascii").translate(None, _PLAIN_BYTES):
-        for text in texts:
-            if not _is_number(text):
-                raise ValueError("not a number")
+    if not texts:
+        return
+    joined = _join(texts).encode("ascii")
+    rest = joined.translate(None, _PLAIN_BYTES)
+    if not rest:
+        return
+    if not rest.translate(None, b"eE+") and joined.count(b"+") == (
+        joined.count(b"e+") + joined.count(b"E+")
+    ):
+        return
+    for text in texts:
+        if not _is_number(text):
+            raise ValueError("not a number")
 
 
 def _strings(val: Any) -> set[str]:

@@ -115,6 +115,14 @@ def _map(
             out[name] = sorted(set(val))
         elif tag == "NULL" and val is True:
             out[name] = None
+        elif tag == "NS" and type(val) is list:
+            numbers += val
+            out[name] = [
+                int(n)
+                if _MINUS_DOUBLE_EXACT < n < DOUBLE_EXACT and n == n.to_integral_value()
+                else str(n)
+                for n in sorted(set(map(exact, val)), key=str)
+            ]
         else:
             out[name] = _value(tag, val, depth, numbers, hidden, decide)
     return out
@@ -132,6 +140,8 @@ def _list(
             out.append(_map(val, depth + 1, numbers, hidden, decide))
         elif tag == "S" and type(val) is str:
             out.append(val)
+        elif tag == "B" and type(val) is str:
+            out.append(_b2a(_a2b(val, strict_mode=True), newline=False).decode("ascii"))
         else:
             out.append(_value(tag, val, depth, numbers, hidden, decide))
     return out

@@ -283,6 +283,19 @@ def test_a_bad_number_among_good_ones_is_refused_by_name(
     assert "number" in caught.value.reason
 
 
+@pytest.mark.parametrize("before", ["1e5", "1E5", "2.5e-3", "7"])
+@pytest.mark.parametrize("text", ["+2", "+1e+5", "+0"])
+def test_a_plus_sign_after_an_exponent_of_another_number_is_still_refused(
+    before: str, text: str
+) -> None:
+    # The texts are checked joined together: "1e5" then "+2" reads "1e5+2", whose "+"
+    # follows an "e" but begins a number of its own.
+    with pytest.raises(DecodeError) as caught:
+        decode_image({"a": {"N": before}, "b": {"N": text}, "c": {"N": "1E+125"}})
+
+    assert caught.value.path == "b"
+
+
 # Number texts are checked once per image, all together: whatever else the image holds, each
 # text decodes to its exact value when it is a DynamoDB number, and is refused by name if not.
 DYNAMODB_NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?", re.ASCII)
