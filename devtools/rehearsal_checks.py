@@ -13,7 +13,6 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -23,6 +22,7 @@ from typing import Any
 
 from devtools.emulator import Emulator
 from devtools.inventory import MissingResources, not_created
+from devtools.processes import ProcessLines
 from infra.arn import Arn
 from infra.iam_check import audit
 
@@ -224,17 +224,7 @@ def drive(emulator: Emulator, deployed: Deployed, code: Path, env: Mapping[str, 
     """Write a user, change and delete it; the deployed mapping's poller must handle each."""
     command = poller_command(emulator.endpoint_url, deployed.mapping, deployed.function)
     process_env = {**env, **deployed.variables, "PYTHONPATH": str(Path(__file__).parents[1])}
-    process = subprocess.Popen(
-        command,
-        cwd=code,
-        env=process_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")))  # type: ignore[union-attr]
-    reader.start()
+    poller = ProcessLines(command, cwd=code, env=process_env, stderr=subprocess.STDOUT)
     key = f"rehearsal-{uuid.uuid4().hex[:8]}"
     address = f"{key}@example.com"
     before = len([e for e in emulator.sent_emails() if address in e.to])
@@ -251,18 +241,18 @@ def drive(emulator: Emulator, deployed: Deployed, code: Path, env: Mapping[str, 
     )
     dynamodb.delete_item(TableName=table, Key={"id": {"S": key}})
     deadline = time.monotonic() + 60
-    events: list[str] = []
-    while time.monotonic() < deadline and process.poll() is None:
-        events, welcomed = _wanted(list(lines), key)
+    while time.monotonic() < deadline and poller.process.poll() is None:
+        events, welcomed = _wanted(poller.drain(), key)
         if events == ["INSERT", "MODIFY", "REMOVE"] and welcomed == 1:
             break
         time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
+    poller.signal(signal.SIGINT)
     try:
-        process.wait(timeout=30)
+        poller.process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        process.kill()
-    reader.join(timeout=5)
+        poller.process.kill()
+    poller.reader.join(timeout=5)
+    lines = poller.drain()
     events, welcomed = _wanted(lines, key)
     sent = len([e for e in emulator.sent_emails() if address in e.to]) - before
     if events != ["INSERT", "MODIFY", "REMOVE"] or welcomed != 1 or sent != 1:
