@@ -38,7 +38,8 @@ from pathlib import Path
 from devtools import cli
 from devtools.emulator import FAKE_CREDENTIALS, Emulator
 from devtools.inventory import leftovers
-from devtools.rehearsal_checks import Deployed, Failed, drive, read_back
+from devtools.rehearsal_checks import Deployed, Failed, read_back
+from devtools.rehearsal_drive import drive
 
 __all__ = ["SENDER", "main", "project_copy"]
 

@@ -3,7 +3,7 @@
 The real CDK CLI (pinned in infra/cdk/package-lock.json) bootstraps the emulator's account,
 deploys the stack (publishing the Chalice zip as an asset to the bootstrap bucket), deploys it
 again unchanged, and destroys it; in between, what was created is read back, audited and driven
-(devtools/rehearse.py, devtools/rehearsal_checks.py).
+(devtools/rehearse.py, devtools/rehearsal_checks.py, devtools/rehearsal_drive.py).
 """
 
 from __future__ import annotations
