@@ -1,24 +1,18 @@
-"""What the deploy rehearsal reads back from the emulator, and how it drives the deployment.
+"""What the deploy rehearsal reads back from the emulator after a deployment, checked.
 
 Everything here is read from the emulator's APIs after a deployment, never from the templates
 or the code that generated them: the function's configuration, its event source mapping, its
-role's policies, the tables and the queue. :func:`drive` runs the local poller configured from
-that mapping; :func:`leftovers` lists what a teardown left behind.
+role's policies, the tables and the queue. :mod:`devtools.rehearsal_drive` runs the local
+poller configured from that mapping; :func:`devtools.inventory.leftovers` lists what a teardown
+left behind.
 """
 
 from __future__ import annotations
 
 import ast
 import json
-import signal
-import subprocess
-import sys
-import threading
-import time
-import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from devtools.emulator import Emulator
@@ -26,7 +20,7 @@ from devtools.inventory import MissingResources, not_created
 from infra.arn import Arn
 from infra.iam_check import audit
 
-__all__ = ["Deployed", "Failed", "drive", "poller_command", "read_back"]
+__all__ = ["Deployed", "Failed", "read_back"]
 
 STREAM_RETENTION_SECONDS = 24 * 3600
 
@@ -176,96 +170,3 @@ def read_back(emulator: Emulator, stack_name: str) -> Deployed:
         if findings:
             raise Failed(f"policy {policy}: {'; '.join(findings)}")
     return deployed
-
-
-def poller_command(
-    endpoint: str, mapping: Mapping[str, Any], function: Mapping[str, Any]
-) -> list[str]:
-    """``python -m devtools.poller`` with every setting taken from the deployed mapping."""
-    reports = "ReportBatchItemFailures" in (mapping.get("FunctionResponseTypes") or [])
-    settings = {
-        "--endpoint-url": endpoint,
-        "--stream-arn": mapping["EventSourceArn"],
-        "--batch-size": mapping["BatchSize"],
-        "--batching-window": mapping.get("MaximumBatchingWindowInSeconds", 0),
-        "--starting-position": mapping["StartingPosition"],
-        "--report-batch-item-failures": str(reports).lower(),
-        "--bisect": str(bool(mapping.get("BisectBatchOnFunctionError"))).lower(),
-        "--maximum-retry-attempts": mapping.get("MaximumRetryAttempts", -1),
-        "--maximum-record-age": mapping.get("MaximumRecordAgeInSeconds", -1),
-        "--timeout": function.get("Timeout", 60),
-    }
-    destination = mapping.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
-    if destination:
-        settings["--on-failure"] = destination
-    command = [sys.executable, "-m", "devtools.poller", "--json"]
-    for flag, value in settings.items():
-        command += [flag, str(value)]
-    return command
-
-
-def _wanted(lines: Iterable[str], key: str) -> tuple[list[str], int]:
-    events, welcomed = [], 0
-    for line in lines:
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(entry, dict) or key not in json.dumps(entry.get("keys", {})):
-            continue
-        if entry.get("message") == "change":
-            events.append(str(entry.get("event")))
-        elif entry.get("message") == "welcome_email_sent":
-            welcomed += 1
-    return events, welcomed
-
-
-def drive(emulator: Emulator, deployed: Deployed, code: Path, env: Mapping[str, str]) -> str:
-    """Write a user, change and delete it; the deployed mapping's poller must handle each."""
-    command = poller_command(emulator.endpoint_url, deployed.mapping, deployed.function)
-    process_env = {**env, **deployed.variables, "PYTHONPATH": str(Path(__file__).parents[1])}
-    process = subprocess.Popen(
-        command,
-        cwd=code,
-        env=process_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")))  # type: ignore[union-attr]
-    reader.start()
-    key = f"rehearsal-{uuid.uuid4().hex[:8]}"
-    address = f"{key}@example.com"
-    before = len([e for e in emulator.sent_emails() if address in e.to])
-    table, dynamodb = deployed.outputs["TableName"], emulator.client("dynamodb")
-    dynamodb.put_item(
-        TableName=table, Item={"id": {"S": key}, "email": {"S": address}, "name": {"S": "Ada"}}
-    )
-    dynamodb.update_item(
-        TableName=table,
-        Key={"id": {"S": key}},
-        UpdateExpression="SET #n = :n",
-        ExpressionAttributeNames={"#n": "name"},
-        ExpressionAttributeValues={":n": {"S": "Ada L."}},
-    )
-    dynamodb.delete_item(TableName=table, Key={"id": {"S": key}})
-    deadline = time.monotonic() + 60
-    events: list[str] = []
-    while time.monotonic() < deadline and process.poll() is None:
-        events, welcomed = _wanted(list(lines), key)
-        if events == ["INSERT", "MODIFY", "REMOVE"] and welcomed == 1:
-            break
-        time.sleep(0.2)
-    process.send_signal(signal.SIGINT)
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    reader.join(timeout=5)
-    events, welcomed = _wanted(lines, key)
-    sent = len([e for e in emulator.sent_emails() if address in e.to]) - before
-    if events != ["INSERT", "MODIFY", "REMOVE"] or welcomed != 1 or sent != 1:
-        tail = " | ".join(line.strip() for line in lines[-3:])
-        raise Failed(f"changes {events}, welcome lines {welcomed}, emails {sent}; poller: {tail}")
-    return "INSERT, MODIFY, REMOVE logged in order; 1 welcome email sent through SES"

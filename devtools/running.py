@@ -1,6 +1,6 @@
 """What a running local pipeline holds (:class:`Pipeline`), and how it speaks (:class:`Console`).
 
-Shared by the one-shot demo (:mod:`devtools.demo`) and serve mode (:mod:`devtools.serve`).
+Shared by the one-shot demo (:mod:`devtools.oneshot`) and serve mode (:mod:`devtools.serve`).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from typing import NamedTuple
 
 import pytest
 
-from devtools.rehearse import project_copy
+from devtools.project_copy import project_copy
 from tests.devtools.processes import Running, _env, _json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,7 +235,7 @@ def test_inline_command_runs_as_written(where, command):
 
 
 def _rehearsed_lines() -> set[str]:
-    from devtools.rehearse import WAYS
+    from devtools.rehearsal_ways import WAYS
 
     lines: set[str] = set()
     for way in WAYS.values():

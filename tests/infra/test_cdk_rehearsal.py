@@ -3,14 +3,14 @@
 The real CDK CLI (pinned in infra/cdk/package-lock.json) bootstraps the emulator's account,
 deploys the stack (publishing the Chalice zip as an asset to the bootstrap bucket), deploys it
 again unchanged, and destroys it; in between, what was created is read back, audited and driven
-(devtools/rehearse.py, devtools/rehearsal_checks.py).
+(devtools/rehearse.py and the devtools/rehearsal_*.py modules it runs).
 """
 
 from __future__ import annotations
 
 import pytest
 
-from devtools.rehearse import WAYS
+from devtools.rehearsal_ways import WAYS
 from tests.infra.conftest import ROOT, cdk_setup, rehearse
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from devtools.rehearse import project_copy
+from devtools.project_copy import project_copy
 from infra.cfn import Resolver, load_template
 from infra.policy import resolved_policy
 from tests.infra.conftest import TABLE_TEMPLATE, Packaged, Synthesized, cdk_synth

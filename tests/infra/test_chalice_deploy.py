@@ -19,7 +19,7 @@ import boto3
 import pytest
 
 from devtools import cli
-from devtools.rehearse import project_copy
+from devtools.project_copy import project_copy
 from infra.chalice_deploy import main
 from infra.deploy_steps import configure_mapping
 from infra.deploy_target import MappingSettings, Target

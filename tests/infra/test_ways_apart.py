@@ -17,7 +17,8 @@ from typing import Any
 import boto3
 import pytest
 
-from devtools.rehearse import SENDER, project_copy
+from devtools.project_copy import project_copy
+from devtools.rehearsal_ways import SENDER
 from infra.arn import Arn
 from infra.chalice_deploy import main as chalice_deploy
 from infra.iam_check import audit
