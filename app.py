@@ -21,8 +21,8 @@ app = Chalice(app_name="users-stream")
 stream = StreamSettings.from_environ(os.environ)
 refuse_placeholder_deploy(stream, sys.argv)  # a bare `chalice deploy` before the table exists
 
-# One instance per Lambda container: the SES client and the ledger are made on first use and
-# reused by warm invocations. Everything else is read from the environment on each invocation.
+# One instance per Lambda container: the settings are read at the first invocation, and the SES
+# client and the ledger made on first use; warm invocations reuse them all.
 users_stream = UsersStream()
 
 

@@ -1,8 +1,8 @@
 """Wiring: builds the change handler from settings and adapters, and runs an invocation.
 
-``app.py`` holds one :class:`UsersStream`. Adapters (the SES sender, the ledger) are built once
-per settings and reused across warm invocations; tests and tools pass their own through the
-constructor instead of patching anything.
+``app.py`` holds one :class:`UsersStream`. The settings and the adapters (the SES sender, the
+ledger) are made at the first invocation and reused across warm invocations; tests and tools
+pass their own through the constructor instead of patching anything.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def default_ledger(settings: Settings) -> Ledger:
 
 class _Built(NamedTuple):
     settings: Settings
+    metrics: tuple[str, str]  # the metrics line's namespace and stage
     log: ChangeLog
     sender: EmailSender
     ledger: Ledger
@@ -56,7 +57,13 @@ class _Built(NamedTuple):
 
 
 class UsersStream:
-    """The users-stream function: ``handle(event)`` processes one Lambda stream event."""
+    """The users-stream function: ``handle(event)`` processes one Lambda stream event.
+
+    The settings are read from the environment at the first invocation and kept, as the
+    environment of a Lambda container never changes; a setting that is missing or wrong
+    fails that invocation (and the next, read again) before any record. Other settings mean
+    another function: a new instance (tests import the app afresh, as a new container would).
+    """
 
     def __init__(
         self,
@@ -74,21 +81,18 @@ class UsersStream:
         self._metrics_stream = metrics_stream  # None: standard output as it is at each write
         self._built: _Built | None = None
 
-    def _env(self) -> Mapping[str, str]:
-        return os.environ if self._environ is None else self._environ
-
-    def settings(self) -> Settings:
-        return Settings.from_environ(self._env())
-
-    def _build(self, settings: Settings) -> _Built:
-        built = self._built
-        if built is not None and built.settings == settings:
-            return built
+    def _build(self) -> _Built:
+        """The settings and what they make, once: :class:`ConfigurationError` if wrong."""
+        if self._built is not None:
+            return self._built
+        env = os.environ if self._environ is None else self._environ
+        settings = Settings.from_environ(env)
+        where = metrics_settings(env)
         log = ChangeLog(settings.log_level, Redactor(settings.redact))
         sink = LineSink(make_logger(settings.log_level, self._log_stream))
         sender = self._sender if self._sender is not None else default_sender(settings)
         ledger = self._ledger if self._ledger is not None else default_ledger(settings)
-        self._built = _Built(settings, log, sender, ledger, sink)
+        self._built = _Built(settings, where, log, sender, ledger, sink)
         return self._built
 
     def handle(self, event: Any, context: Any = None) -> BatchResponse:
@@ -99,8 +103,7 @@ class UsersStream:
         """
         requested = request_id(context)
         try:
-            settings = self.settings()
-            where = metrics_settings(self._env())
+            built = self._build()
         except ConfigurationError as wrong:  # before any record: one error for the invocation
             line: dict[str, Any] = {"level": "ERROR", "message": "configuration_error"}
             line["cause"] = str(wrong)
@@ -110,7 +113,7 @@ class UsersStream:
             stream = sys.stdout if self._log_stream is None else self._log_stream
             make_logger("ERROR", stream).error(render(line, scrub_text))
             raise
-        built = self._build(settings)
+        settings, where = built.settings, built.metrics
         log = built.log.for_request(requested)
         reactions = UserReactions(
             log, built.sender, built.ledger, settings.sender, settings.key_schema

@@ -90,7 +90,7 @@ def refuse_placeholder_deploy(stream: StreamSettings, argv: Sequence[str]) -> No
 
 
 class Settings(NamedTuple):
-    """What the handler reads on every invocation (cheap; lets tests change it per call)."""
+    """What the handler reads at its first invocation (:class:`~chalicelib.service.UsersStream`)."""
 
     sender: str
     report_failures: bool

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-import app
 from chalicelib.errors import BatchFailedError
 from chalicelib.settings import PLACEHOLDER_STREAM_ARN
 from devtools.stream_events import FakeStream
@@ -38,7 +37,10 @@ def project_with(tmp_path: Path, **env: str) -> Path:
 
 
 def invoke(event: dict[str, Any], project_dir: Path = ROOT, stage: str = "dev") -> Any:
-    with Client(app.app, stage_name=stage, project_dir=str(project_dir)) as client:
+    """``event`` through a fresh import of the app: a new container, which reads the settings
+    of ``stage`` at its first invocation and keeps them."""
+    fresh = load_app_copy()
+    with Client(fresh.app, stage_name=stage, project_dir=str(project_dir)) as client:
         return client.lambda_.invoke("handle_user_changes", event).payload
 
 
