@@ -20,10 +20,16 @@ LOGGER_NAME = "users_stream"
 
 
 class _LineHandler(logging.StreamHandler[TextIO]):
-    """Writes each record's message as a bare line (no prefix): the app's own handler."""
+    """Writes each record's message as a bare line (no prefix): the app's own handler.
+
+    Without a ``stream``, it writes to ``sys.stdout`` as it is when each line is written, not
+    as it was when the handler was made: Lambda's runtime leaves it alone, and a process that
+    swaps it after import (the local tools, a test capturing output) still gets its lines.
+    """
 
     def __init__(self, stream: TextIO | None = None) -> None:
         super().__init__(stream)
+        self._stdout = stream is None
         self.setFormatter(logging.Formatter("%(message)s"))
         self._strict: tuple[object, bool] = (None, False)
 
@@ -57,6 +63,8 @@ class _LineHandler(logging.StreamHandler[TextIO]):
                 self.handleError(logging.makeLogRecord({"msg": line, "levelno": level}))
 
     def _current_stream(self) -> TextIO:
+        if self._stdout:
+            self.stream = sys.stdout
         return self.stream
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -64,18 +72,6 @@ class _LineHandler(logging.StreamHandler[TextIO]):
         record.msg = encodable(record.getMessage())
         record.args = None
         super().emit(record)
-
-
-class _StdoutHandler(_LineHandler):
-    """Writes to ``sys.stdout`` as it is when each line is written (a process that swaps
-    ``sys.stdout`` after import, as the local tools do, still gets its lines)."""
-
-    def _current_stream(self) -> TextIO:
-        self.stream = sys.stdout
-        return self.stream
-
-
-_LINE_HANDLERS = (_LineHandler, _StdoutHandler)
 
 
 def make_logger(level: str = "INFO", stream: TextIO | None = None) -> logging.Logger:
@@ -88,8 +84,8 @@ def make_logger(level: str = "INFO", stream: TextIO | None = None) -> logging.Lo
     handlers: list[logging.Handler] = []
     if stream is None:
         logger = logging.getLogger(LOGGER_NAME)
-        if not any(isinstance(h, _StdoutHandler) for h in logger.handlers):
-            handlers.append(_StdoutHandler())
+        if not any(type(h) is _LineHandler for h in logger.handlers):
+            handlers.append(_LineHandler())
     else:
         logger = logging.Logger(LOGGER_NAME)  # not registered: private to its caller
         handlers.append(_LineHandler(stream))
@@ -122,7 +118,7 @@ class LineSink:
             if handlers and not (logger.propagate or logger.filters or logger.disabled):
                 for handler in handlers:
                     if (
-                        type(handler) not in _LINE_HANDLERS
+                        type(handler) is not _LineHandler
                         or handler.filters
                         or level < handler.level
                     ):
