@@ -18,9 +18,12 @@ function call per value), over a chain of tag comparisons ordered by how common 
 Everything else goes through one table of the ten types (``_TYPES``: how to decode each, and
 how to say what is wrong with one), which decoding and the error diagnosis share.
 Number texts are parsed as they come and checked against DynamoDB's syntax once per image, all
-together (one pass in C over their joined bytes, instead of one per number). Only when something
-is wrong does :func:`decode_image` walk the image a second time, slowly, to say exactly which
-attribute is broken (:class:`DecodeError`).
+together (:mod:`chalicelib.numbers`). Only when something is wrong does :func:`decode_image`
+walk the image a second time, slowly, to say exactly which attribute is broken
+(:class:`DecodeError`).
+
+One module of some 330 lines on purpose: the table pairs, for each of the ten types, how to
+decode it with how to say what is wrong with it, so that the two can never drift apart.
 
 Strings are ``str`` instances (JSON never yields subclasses; they are accepted, not refused).
 """
@@ -28,50 +31,14 @@ Strings are ``str`` instances (JSON never yields subclasses; they are accepted, 
 from __future__ import annotations
 
 import binascii
-import re
 from collections.abc import Mapping
-from decimal import (
-    MAX_EMAX,
-    MAX_PREC,
-    MIN_EMIN,
-    Clamped,
-    Context,
-    Decimal,
-    Inexact,
-    InvalidOperation,
-    Overflow,
-    Rounded,
-    Underflow,
-)
+from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 
-__all__ = [
-    "MAX_DEPTH",
-    "DecodeError",
-    "check_numbers",
-    "decode_image",
-    "decode_tagged",
-    "decode_value",
-    "exact",
-]
+from chalicelib.numbers import check_numbers, exact, parse_number
 
-# DynamoDB's number syntax: an optional minus sign, digits with an optional fraction, and an
-# optional exponent. ``Decimal()`` alone would also take "NaN", "Infinity", "1_000" and " 1 ".
-_NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_is_number = _NUMBER.fullmatch
-_PLAIN = "0123456789.-"
-_PLAIN_BYTES = _PLAIN.encode()
-_STRICT = Context(traps=[InvalidOperation])  # malformed text raises, whatever the thread's
-# create_decimal rounds to the context's precision: with the largest there is, it never does,
-# so it is as exact as Decimal(text) and, mapped over a list, runs without a call per member.
-# It traps every signal that would change a value (an exponent out of range), so it returns
-# exactly what Decimal(text) returns, or raises where Decimal(text) does.
-exact = Context(
-    prec=MAX_PREC,
-    Emax=MAX_EMAX,
-    Emin=MIN_EMIN,
-    traps=[InvalidOperation, Inexact, Rounded, Overflow, Underflow, Clamped],
-).create_decimal
+__all__ = ["MAX_DEPTH", "DecodeError", "decode_image", "decode_tagged", "decode_value"]
+
 _b64decode = binascii.a2b_base64
 _join = "".join
 
@@ -89,40 +56,6 @@ class DecodeError(ValueError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path or '<image>'}: {reason}" if path else reason)
-
-
-def _number(text: Any) -> Decimal:
-    # One number on its own, for _diagnose (decoding parses with exact, then check_numbers).
-    # Text made of digits, "." and "-" only is a DynamoDB number exactly when Decimal accepts
-    # it (which the trapping context makes it say); anything else must match _NUMBER first.
-    if isinstance(text, str) and (not text.strip(_PLAIN) or _is_number(text)):
-        return Decimal(text, _STRICT)
-    raise ValueError("not a number")
-
-
-def check_numbers(texts: list[Any]) -> None:
-    """Check the number texts of an image, all of which :data:`exact` has already accepted.
-
-    Text that Decimal accepts is a DynamoDB number when it is made of digits, ".", "-", the
-    exponent's "e" or "E" and a "+" only right after it: Decimal's other forms ("+1", "1_000",
-    " 1", "Infinity", "NaN") all hold something else. So when the joined texts hold nothing
-    else (a non-string makes join raise, a non-ASCII character makes encode raise; a text that
-    Decimal accepts never ends in "e"), they are all numbers, checked in C; otherwise each
-    must match _NUMBER.
-    """
-    if not texts:
-        return
-    joined = _join(texts).encode("ascii")
-    rest = joined.translate(None, _PLAIN_BYTES)
-    if not rest:
-        return
-    if not rest.translate(None, b"eE+") and joined.count(b"+") == (
-        joined.count(b"e+") + joined.count(b"E+")
-    ):
-        return
-    for text in texts:
-        if not _is_number(text):
-            raise ValueError("not a number")
 
 
 def _strings(val: Any) -> set[str]:
@@ -366,7 +299,7 @@ class _Type(NamedTuple):
 # table; so does decode_value. _diagnose walks a broken image with the same table.
 _TYPES: dict[str, _Type] = {
     "S": _Type(_decode_s, _check_simple(str, "S value is not a string")),
-    "N": _Type(_decode_n, _check_parsed(_number, "N value is not a valid number")),
+    "N": _Type(_decode_n, _check_parsed(parse_number, "N value is not a valid number")),
     "BOOL": _Type(_decode_bool, _check_simple(bool, "BOOL value is not true or false")),
     "NULL": _Type(_decode_null, _check_null),
     "M": _Type(_decode_m, _check_m),
@@ -374,7 +307,7 @@ _TYPES: dict[str, _Type] = {
     "SS": _Type(_decode_ss, _check_set("SS", _check_simple(str, "SS member is not a string"))),
     "NS": _Type(
         _decode_ns,
-        _check_set("NS", _check_parsed(_number, "NS member is not a valid number")),
+        _check_set("NS", _check_parsed(parse_number, "NS member is not a valid number")),
     ),
     "B": _Type(_decode_b, _check_parsed(_binary, "B value is not valid base64")),
     "BS": _Type(

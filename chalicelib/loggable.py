@@ -25,8 +25,9 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from chalicelib.decoding import MAX_DEPTH, check_numbers, decode_tagged, exact
+from chalicelib.decoding import MAX_DEPTH, decode_tagged
 from chalicelib.logline import DOUBLE_EXACT, json_number
+from chalicelib.numbers import check_numbers, exact
 from chalicelib.redaction import REDACTED
 
 __all__ = ["changed_names", "plain_image", "plain_update"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, TypeGuard
 
 from chalicelib.decoding import DecodeError, decode_image
@@ -218,6 +219,7 @@ def _is_sequence_number(seq: object) -> TypeGuard[str]:
     return type(seq) is str and seq.isascii() and seq.isdigit()
 
 
+@lru_cache(maxsize=64)  # every record of a batch has the same ARN
 def _table_name(arn: str) -> str:
     # arn:aws:dynamodb:us-east-1:123456789012:table/Users/stream/2024-01-01T00:00:00.000
     parts = arn.split(":", 5)
