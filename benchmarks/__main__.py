@@ -18,13 +18,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmarks import correlation, decode, handler, metrics
+from benchmarks.figures.plan import Plan
+from benchmarks.figures.units import mix, ms, us
 from benchmarks.report import Report, Row, plot_scaling
-from benchmarks.timing import Clock, Timing, compare
+from benchmarks.timing import Timing, compare
 from benchmarks.workload import NO_INSERT_MIX, Workload, max_batch, sized_batch
 from devtools import cli
 
@@ -32,31 +33,6 @@ PROG = "python -m benchmarks"
 FIGURES = ("decode", "handler", "coldstart", "emails", "pipeline", "metrics", "correlation")
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PLOT = "benchmark-decode.png"
-
-
-@dataclass(frozen=True)
-class Plan:
-    rounds: int  # timed rounds per contender (in-process figures)
-    coldstart_runs: int  # fresh processes per app and mode
-    scaling_sizes: tuple[int, ...]
-    email_records: int
-    email_serial_records: int
-    pipeline_records: int
-    pipeline_latency_samples: int
-    clock: Clock
-
-
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:,.1f} ms"
-
-
-def _us(seconds: float) -> str:
-    return f"{seconds * 1e6:,.1f} us"
-
-
-def _mix(batch: Workload) -> str:
-    counts = batch.counts()
-    return ", ".join(f"{counts[name]:,} {name}" for name in counts if counts[name])
 
 
 def run_decode(report: Report, plan: Plan, batch: Workload) -> None:
@@ -70,8 +46,8 @@ def run_decode(report: Report, plan: Plan, batch: Workload) -> None:
         report.add(
             Row(
                 f"1. Decode every image, {records:,} records (6 MB)",
-                _ms(ours),
-                f"{name} {_ms(theirs)}",
+                ms(ours),
+                f"{name} {ms(theirs)}",
                 ours / theirs,
                 target,
             )
@@ -88,7 +64,7 @@ def run_decode(report: Report, plan: Plan, batch: Workload) -> None:
             result = compare(contenders, rounds=plan.rounds, clock=plan.clock)
         for name in curve:
             curve[name].append(result[name].best)
-        lines.append(f"| {size:,} | " + " | ".join(_ms(result[name].best) for name in curve) + " |")
+        lines.append(f"| {size:,} | " + " | ".join(ms(result[name].best) for name in curve) + " |")
     report.section(
         "1. Decoding",
         f"""
@@ -97,7 +73,7 @@ Every `Keys`, `NewImage` and `OldImage` of the batch decoded to Python values; b
 `TypeDeserializer` cannot read the base64 text stream events carry, so it runs as a subclass
 whose `_deserialize_b` base64-decodes first: the conversion is inside the timed region.
 Powertools' `DynamoDBStreamEvent` leaves binary as base64 text (less work than the others).
-The 6 MB batch holds {records:,} records ({_mix(batch)}; {batch.payload_bytes:,} bytes of JSON),
+The 6 MB batch holds {records:,} records ({mix(batch)}; {batch.payload_bytes:,} bytes of JSON),
 parsed from its JSON text as Lambda's runtime hands it to a handler.
 
 {chr(10).join(lines)}
@@ -119,8 +95,8 @@ def _time_handlers(
     report.add(
         Row(
             f"{label}, per record",
-            _us(ours / records),
-            f"Powertools BatchProcessor {_us(theirs / records)}",
+            us(ours / records),
+            f"Powertools BatchProcessor {us(theirs / records)}",
             ours / theirs,
             target,
         )
@@ -144,9 +120,9 @@ and the same JSON conventions, addresses masked). Both log at INFO to a stdlib
 `StreamHandler` on `os.devnull`: Powertools' equivalent through `logger.info`; users-stream
 writes each line to its logger's own handler directly, without a `LogRecord`, as it does
 whenever nothing else is set up on that logger (`LineSink.write`). The batch is {records:,} records
-({_mix(batch)}; {batch.payload_bytes:,} bytes); best of {plan.rounds} interleaved rounds:
-users-stream {_ms(ours)}, Powertools {_ms(theirs)} (medians {_ms(timings["users-stream"].median)}
-and {_ms(timings["Powertools"].median)}).
+({mix(batch)}; {batch.payload_bytes:,} bytes); best of {plan.rounds} interleaved rounds:
+users-stream {ms(ours)}, Powertools {ms(theirs)} (medians {ms(timings["users-stream"].median)}
+and {ms(timings["Powertools"].median)}).
 """,
     )
     run_handler_users_table(report, plan)
@@ -157,7 +133,7 @@ def run_handler_users_table(report: Report, plan: Plan) -> None:
 
     batch = users_table_batch()
     records = len(batch.records)
-    label = f"2b. Whole handler, a live Users table ({_mix(batch)})"
+    label = f"2b. Whole handler, a live Users table ({mix(batch)})"
     timings = _time_handlers(report, plan, batch, label, 0.4, handler.InstantSender())
     ours, theirs = timings["users-stream"].best, timings["Powertools"].best
     report.section(
@@ -170,7 +146,7 @@ twelve scripts. New users get their welcome email checked, composed and handed t
 answers at once (the app one email at a time, `EMAIL_CONCURRENCY=1`: threads only pay off
 against SES's real latency, figure 4); both write the same lines. {records:,} records
 ({batch.payload_bytes:,} bytes); best of {plan.rounds} interleaved rounds: users-stream
-{_ms(ours)}, Powertools {_ms(theirs)}.
+{ms(ours)}, Powertools {ms(theirs)}.
 """,
     )
 
@@ -192,8 +168,8 @@ def run_coldstart_and_package(report: Report, plan: Plan) -> None:
     report.add(
         Row(
             "3. Cold start: import the app (as deployed)",
-            _ms(cold.app_import),
-            f"bare Chalice app {_ms(cold.bare_import)}",
+            ms(cold.app_import),
+            f"bare Chalice app {ms(cold.bare_import)}",
             cold.ratio,
             1.5,
         )
@@ -201,8 +177,8 @@ def run_coldstart_and_package(report: Report, plan: Plan) -> None:
     report.add(
         Row(
             "3. Cold start: import with precompiled bytecode",
-            _ms(cold.app_import_bytecode),
-            f"bare Chalice app {_ms(cold.bare_import_bytecode)}",
+            ms(cold.app_import_bytecode),
+            f"bare Chalice app {ms(cold.bare_import_bytecode)}",
             cold.ratio_bytecode,
             1.5,
         )
@@ -210,8 +186,8 @@ def run_coldstart_and_package(report: Report, plan: Plan) -> None:
     report.add(
         Row(
             f"3. First batch after import ({cold.batch_records} records)",
-            _ms(cold.first_batch),
-            f"same batch warm {_ms(cold.warm_batch)}",
+            ms(cold.first_batch),
+            f"same batch warm {ms(cold.warm_batch)}",
         )
     )
     report.add(
@@ -343,16 +319,16 @@ def run_metrics(report: Report, plan: Plan, batch: Workload) -> None:
     report.add(
         Row(
             f"7. Metrics line (EMF) in the handler, {len(batch.records)} records",
-            f"+{_us(with_it - without)}",
-            f"handler without it {_ms(without)} ({(with_it - without) / without:+.1%})",
+            f"+{us(with_it - without)}",
+            f"handler without it {ms(without)} ({(with_it - without) / without:+.1%})",
         )
     )
     ours, theirs = timings["users-stream"].median, timings["Powertools"].median
     report.add(
         Row(
             f"7. Metrics line (EMF) alone, per invocation, {len(batch.records)} records",
-            _us(ours),
-            f"Powertools Metrics {_us(theirs)}",
+            us(ours),
+            f"Powertools Metrics {us(theirs)}",
             ours / theirs,
             1.0,
         )
@@ -362,8 +338,8 @@ def run_metrics(report: Report, plan: Plan, batch: Workload) -> None:
     report.add(
         Row(
             "7. Import the metrics writer (fresh process)",
-            _ms(imports["users-stream"]),
-            f"Powertools Metrics {_ms(imports['Powertools'])}",
+            ms(imports["users-stream"]),
+            f"Powertools Metrics {ms(imports['Powertools'])}",
             imports["users-stream"] / imports["Powertools"],
             1.0,
         )
@@ -389,8 +365,8 @@ def run_correlation(report: Report, plan: Plan, batch: Workload) -> None:
     report.add(
         Row(
             f"8. One log line with the request id ({len(entries):,} lines)",
-            f"bare JSON {_us(ours / len(entries))}",
-            f"Lambda JSON log format {_us(theirs / len(entries))}",
+            f"bare JSON {us(ours / len(entries))}",
+            f"Lambda JSON log format {us(theirs / len(entries))}",
             ours / theirs,
             1.0,
         )
