@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from pathlib import Path
 from benchmarks import correlation, handler, metrics
 from benchmarks.figures.batch import run_decode, run_handler
 from benchmarks.figures.plan import Plan
+from benchmarks.figures.startup import run_coldstart_and_package
 from benchmarks.figures.units import ms, us
 from benchmarks.report import Report, Row, plot_scaling
 from benchmarks.timing import compare
@@ -33,80 +33,6 @@ PROG = "python -m benchmarks"
 FIGURES = ("decode", "handler", "coldstart", "emails", "pipeline", "metrics", "correlation")
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PLOT = "benchmark-decode.png"
-
-
-def run_coldstart_and_package(report: Report, plan: Plan) -> None:
-    from benchmarks.coldstart import measure_cold_start
-    from benchmarks.deployment import PROJECT, build_bare_project, build_package
-
-    print("figures 3 and 5: chalice package, cold start", flush=True)
-    with tempfile.TemporaryDirectory(prefix="bench-package-") as scratch:
-        work = Path(scratch)
-        ours = build_package(PROJECT, work, "users-stream")
-        bare = build_package(build_bare_project(work), work, "bare")
-        batch = sized_batch(100, mix=NO_INSERT_MIX)
-        cold = measure_cold_start(
-            ours.unpacked, bare.unpacked, batch.event, runs=plan.coldstart_runs
-        )
-        ours_size, bare_size, ours_files = ours.size_bytes, bare.size_bytes, ours.files()
-    report.add(
-        Row(
-            "3. Cold start: import the app (as deployed)",
-            ms(cold.app_import),
-            f"bare Chalice app {ms(cold.bare_import)}",
-            cold.ratio,
-            1.5,
-        )
-    )
-    report.add(
-        Row(
-            "3. Cold start: import with precompiled bytecode",
-            ms(cold.app_import_bytecode),
-            f"bare Chalice app {ms(cold.bare_import_bytecode)}",
-            cold.ratio_bytecode,
-            1.5,
-        )
-    )
-    report.add(
-        Row(
-            f"3. First batch after import ({cold.batch_records} records)",
-            ms(cold.first_batch),
-            f"same batch warm {ms(cold.warm_batch)}",
-        )
-    )
-    report.add(
-        Row(
-            "5. Deployment zip (`chalice package`)",
-            f"{ours_size:,} bytes",
-            f"bare Chalice app {bare_size:,} bytes",
-        )
-    )
-    boto3 = "was imported (a defect)" if cold.boto3_imported else "was never imported"
-    report.section(
-        "3. Cold start",
-        f"""
-Each app is imported from its unpacked `chalice package` zip in a fresh `python -S -B`
-process (no site-packages: only the standard library and what the zip ships, as in Lambda),
-timed with `time.perf_counter` around `import app`; {plan.coldstart_runs} runs per app and
-mode, interleaved, median. "As deployed": the zip holds no bytecode and Lambda's read-only
-`/var/task` cannot cache any, so every module of the zip (Chalice's runtime included) is
-compiled at import. "Precompiled": both unpacked zips compiled with `compileall` first.
-users-stream imports {cold.modules_app} modules, the bare app {cold.modules_bare}.
-The first batch is {cold.batch_records} MODIFY/REMOVE records through the Chalice handler
-(`app.handle_user_changes(event, context)`) right after the import; boto3 {boto3}.
-""",
-    )
-    report.section(
-        "5. Deployment package",
-        f"""
-`chalice package` of a clean copy of the project (`infra.staging`: no `__pycache__`):
-{ours_size:,} bytes, {len(ours_files)} files: `app.py`, Chalice's runtime
-({sum(f.startswith("chalice/") for f in ours_files)} files) and `chalicelib/`
-({sum(f.startswith("chalicelib/") for f in ours_files)} files); a bare
-`chalice new-project` app: {bare_size:,} bytes. `requirements.txt` is empty: nothing is
-vendored, boto3 comes from the Lambda runtime.
-""",
-    )
 
 
 def run_emails(report: Report, plan: Plan) -> None:
