@@ -57,16 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = only - set(FIGURES)
     if unknown or not only:
         raise cli.UsageError(f"--only: unknown figures: {', '.join(sorted(unknown)) or '(none)'}")
-    plan = Plan(
-        rounds=5 if args.quick else 15,
-        coldstart_runs=10 if args.quick else 40,
-        scaling_sizes=(10, 100, 1000) if args.quick else (10, 100, 300, 1000),
-        email_records=200 if args.quick else 1000,
-        email_serial_records=40 if args.quick else 200,
-        pipeline_records=200 if args.quick else 500,
-        pipeline_latency_samples=30 if args.quick else 100,
-        clock=time.thread_time if args.cpu_clock else time.perf_counter,
-    )
+    plan = Plan.chosen(quick=args.quick, cpu_clock=args.cpu_clock)
     write = not (args.quick or args.no_write)
     command = "python -m benchmarks" + (" " + " ".join(argv or sys.argv[1:])).rstrip()
     report = Report(command=command)
