@@ -2,12 +2,13 @@
 
 Both apps are imported from their unpacked ``chalice package`` zips (figure 5), each in a new
 ``python -S -B`` process: ``-S`` leaves out site-packages, so only the standard library and
-what the zip ships can be imported, as in Lambda; ``-B`` with a zip that holds no bytecode
-means every module of the zip is compiled from source on import, which is what Lambda does
-with a Chalice zip (``/var/task`` is read-only, so no ``__pycache__`` can be written). A second
-mode adds precompiled bytecode to both unpacked zips (``compileall``), the case of a package
-that ships ``.pyc`` files. The import is timed with ``time.perf_counter`` inside the fresh
-process (interpreter start-up excluded); the apps' runs are interleaved and the median taken.
+what the zip ships can be imported, as in Lambda; ``-B``: every module the zip holds no
+bytecode for is compiled from source on import, which is what Lambda does with a Chalice zip
+(``/var/task`` is read-only, so no ``__pycache__`` can be written). users-stream's zip ships
+``chalicelib``'s bytecode (``infra/staging.py``); the bare app's ships none. A second mode adds
+precompiled bytecode to both unpacked zips (``compileall``): everything precompiled. The
+import is timed with ``time.perf_counter`` inside the fresh process (interpreter start-up
+excluded); the apps' runs are interleaved and the median taken.
 
 After the import, the users-stream process runs the Chalice handler on a batch (the first
 batch pays for whatever is loaded lazily), then on the same batch again (warm), and reports

@@ -98,10 +98,15 @@ def _map(
         elif tag == "S" and type(val) is str:
             out[name] = val
         elif tag == "N":
-            numbers.append(val)  # its syntax is checked with the image's other numbers
-            if type(val) is str and len(val) < _SHORT and val.isdigit():
-                out[name] = int(val)
+            if (
+                type(val) is str
+                and len(val) < _SHORT
+                and val.isascii()
+                and val.lstrip("-").isdigit()
+            ):
+                out[name] = int(val)  # DynamoDB's syntax by its shape ("--1": int() refuses)
             else:
+                numbers.append(val)  # its syntax is checked with the image's other numbers
                 out[name] = _number(val)
         elif tag == "M" and depth < MAX_DEPTH:
             out[name] = _map(val, depth + 1, numbers, hidden, decide)
@@ -118,6 +123,9 @@ def _map(
             out[name] = None
         elif tag == "NS" and type(val) is list:
             numbers += val
+            if _canonical_integers(val):
+                out[name] = [int(n) for n in sorted(set(val))]  # sorted as text, as below
+                continue
             out[name] = [
                 int(n)
                 if _MINUS_DOUBLE_EXACT < n < DOUBLE_EXACT and n == n.to_integral_value()
@@ -146,6 +154,19 @@ def _list(
         else:
             out.append(_value(tag, val, depth, numbers, hidden, decide))
     return out
+
+
+def _canonical_integers(texts: list[Any]) -> bool:
+    """Whether every one of ``texts`` is a whole number of up to 15 digits as Decimal writes
+    it (no leading zero, no "-0"): ``int()`` then has its value, and the text, by which the
+    line sorts a set, is the text itself."""
+    for text in texts:
+        if type(text) is not str or not 0 < len(text) < _SHORT or not text.isascii():
+            return False
+        digits = text[1:] if text[0] == "-" else text
+        if not digits.isdigit() or (digits[0] == "0" and text != "0"):
+            return False
+    return True
 
 
 def _number(text: Any) -> int | str:

@@ -4,8 +4,16 @@
 
 Chalice zips every file under ``chalicelib/`` - including ``__pycache__`` bytecode that tests
 and editors leave behind - so packaging and deploying run on a staged copy holding only
-``app.py``, ``requirements.txt``, ``chalicelib/`` (without bytecode), ``vendor/`` if present,
-and the ``.chalice`` settings and deployment records.
+``app.py``, ``requirements.txt``, ``chalicelib/``, ``vendor/`` if present, and the ``.chalice``
+settings and deployment records.
+
+``chalicelib/`` is staged with bytecode compiled from the staged source itself, as
+``unchecked-hash`` ``.pyc`` files (PEP 552): Lambda's ``/var/task`` is read-only, so without
+them every cold start compiles the modules again (docs/benchmarks.md, figure 3), and a
+timestamp ``.pyc`` would not survive the zip's timestamps. An unchecked ``.pyc`` is never
+compared with its source, which is safe only because source and bytecode ship together and
+never change apart: the working tree never gets one. A runtime of another Python version
+ignores them (their file names carry the version) and compiles, as before.
 
 ``--for-package`` stages for the one-stack build instead: its role comes from
 infra/consumer.yaml, so the settings that the ``chalice deploy`` way writes into
@@ -17,14 +25,17 @@ other builds.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
+import os
+import py_compile
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 from devtools import cli
 
-__all__ = ["PROJECT", "stage_project"]
+__all__ = ["PROJECT", "compile_bytecode", "stage_project"]
 
 PROJECT = Path(__file__).resolve().parent.parent
 _BYTECODE = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
@@ -43,6 +54,23 @@ def _without_role_settings(config: dict[str, object]) -> dict[str, object]:
     return cleaned
 
 
+def compile_bytecode(package: Path) -> None:
+    """Compile every module of ``package`` to an ``unchecked-hash`` ``.pyc`` beside it (see
+    the module docstring)."""
+    compiled = compileall.compile_dir(
+        str(package),
+        ddir=package.name,  # not the staging path: the same bytes from every staged copy
+        quiet=1,
+        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+    )
+    if not compiled:
+        raise ValueError(f"{package} does not compile")
+    for pyc in package.rglob("*.pyc"):  # dated as their source: the same zip from every copy
+        source = pyc.parent.parent / (pyc.name.split(".", 1)[0] + ".py")
+        stat = source.stat()
+        os.utime(pyc, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+
+
 def stage_project(project: Path, destination: Path, *, for_package: bool = False) -> Path:
     """Copy the packaged parts of ``project`` into ``destination`` (created); return it."""
     destination.mkdir(parents=True, exist_ok=True)
@@ -51,6 +79,7 @@ def stage_project(project: Path, destination: Path, *, for_package: bool = False
     for name in ("chalicelib", "vendor"):
         if (project / name).is_dir():
             shutil.copytree(project / name, destination / name, ignore=_BYTECODE)
+    compile_bytecode(destination / "chalicelib")
     settings = destination / ".chalice"
     settings.mkdir(exist_ok=True)
     if for_package:

@@ -69,9 +69,11 @@ def _add_coldstart(report: Report, plan: Plan, cold: ColdStart) -> None:
 Each app is imported from its unpacked `chalice package` zip in a fresh `python -S -B`
 process (no site-packages: only the standard library and what the zip ships, as in Lambda),
 timed with `time.perf_counter` around `import app`; {plan.coldstart_runs} runs per app and
-mode, interleaved, median. "As deployed": the zip holds no bytecode and Lambda's read-only
-`/var/task` cannot cache any, so every module of the zip (Chalice's runtime included) is
-compiled at import. "Precompiled": both unpacked zips compiled with `compileall` first.
+mode, interleaved, median. "As deployed": the zip as `chalice package` builds it from the
+staged project: users-stream's `chalicelib/` ships unchecked-hash bytecode compiled at staging
+(`infra/staging.py`), the bare app none; Lambda's read-only `/var/task` cannot cache any, so
+everything else (`app.py`, Chalice's runtime, in both) is compiled at import. "Precompiled":
+both unpacked zips compiled with `compileall` first.
 users-stream imports {cold.modules_app} modules, the bare app {cold.modules_bare}.
 The first batch is {cold.batch_records} MODIFY/REMOVE records through the Chalice handler
 (`app.handle_user_changes(event, context)`) right after the import; boto3 {boto3}.

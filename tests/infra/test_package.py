@@ -9,9 +9,13 @@ skip justified. cfn-lint runs in test_lint.py.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import json
+import subprocess
+import sys
 import uuid
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -39,12 +43,46 @@ def test_zip_holds_only_the_app_chalicelib_and_chalice_runtime(packaged):
         for p in (ROOT / "chalicelib").rglob("*")
         if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
     }
+    bytecode = {  # compiled from the staged library, as infra/staging.py says
+        Path(importlib.util.cache_from_source(name)).as_posix()
+        for name in chalicelib
+        if name.endswith(".py")
+    }
     runtime = {n for n in names if n.startswith("chalice/")}
-    assert names == {"app.py"} | chalicelib | runtime
+    assert names == {"app.py"} | chalicelib | bytecode | runtime
     assert {"chalice/__init__.py", "chalice/app.py"} <= runtime
     for tool_dir in ("devtools/", "tests/", "benchmarks/", "infra/"):
         assert not any(n.startswith(tool_dir) for n in names)
     print(f"deployment.zip: {packaged.zip_path.stat().st_size} bytes, {len(names)} files")
+
+
+IMPORT_WITH_SOURCE_BROKEN = """
+import sys
+sys.path.insert(0, ".")
+for source in __import__("pathlib").Path("chalicelib").rglob("*.py"):
+    source.write_text("raise RuntimeError('compiled at import')\\n")
+import app
+print(sorted(name for name in sys.modules if name.startswith("chalicelib")))
+"""
+
+
+def test_the_zip_s_bytecode_is_what_python_runs_without_compiling(packaged, tmp_path):
+    # Every source of the library is broken after unpacking: the import succeeds only when
+    # CPython takes each module from the shipped bytecode and never compiles its source, as it
+    # must on Lambda's read-only /var/task. -S: no site-packages; -B: write no bytecode.
+    with zipfile.ZipFile(packaged.zip_path) as archive:
+        archive.extractall(tmp_path)
+
+    ran = subprocess.run(
+        [sys.executable, "-S", "-B", "-c", IMPORT_WITH_SOURCE_BROKEN],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert ran.returncode == 0, ran.stderr
+    assert "'chalicelib.service'" in ran.stdout
 
 
 def test_one_stack_holds_the_table_resources_and_the_function(template):
