@@ -59,7 +59,10 @@ def roles(template: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::IAM::Role"}
 
 
-def test_a_one_stack_build_after_chalice_deploy_keeps_its_own_role(tmp_path, moto_endpoint):
+def test_a_one_stack_build_after_chalice_deploy_keeps_its_own_role(tmp_path, emulator_process):
+    # An emulator of its own, in another process: `chalice deploy` creates names (the role, the
+    # function users-stream-dev) that the deploy tests of other modules create too.
+    moto_endpoint = emulator_process
     project = project_copy(tmp_path / "project")
     before = build(project)
     boto3.client("ses", endpoint_url=moto_endpoint).verify_email_identity(EmailAddress=SENDER)
