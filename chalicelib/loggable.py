@@ -64,7 +64,10 @@ def plain_update(
     :func:`plain_image` wrote it (``written``).
 
     An attribute whose DynamoDB JSON is the same in both images is the same value, written
-    as it was (and checked then): an update walks only what it changed.
+    as it was (and checked then): an update walks only what it changed. "The same" is Python's
+    ``==``, for which ``1 == True``: a forged new image holding a number where a ``BOOL`` or
+    ``NULL`` needs ``true`` is taken for the old value rather than refused (as it was before
+    this walk); JSON from Lambda never holds a number there.
     """
     differing = {name: av for name, av in new.items() if name not in old or av != old[name]}
     out = {name: None if name in differing else written[name] for name in new}

@@ -50,7 +50,8 @@ class UserReactions:
         """The change's line; for a new user, the welcome email still to send.
 
         A record whose ``Keys`` are not the table's key schema fails, before anything else;
-        so does one with an image that cannot be read, whatever the log level.
+        so does one with an image that cannot be read, whatever the log level (one forged
+        case aside: :func:`chalicelib.loggable.plain_update`).
         """
         self._keys.check(change)
         lines = self._log.change(change)  # reads and checks the images, writing the line

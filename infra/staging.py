@@ -79,7 +79,8 @@ def stage_project(project: Path, destination: Path, *, for_package: bool = False
     for name in ("chalicelib", "vendor"):
         if (project / name).is_dir():
             shutil.copytree(project / name, destination / name, ignore=_BYTECODE)
-    compile_bytecode(destination / "chalicelib")
+    if (destination / "chalicelib").is_dir():
+        compile_bytecode(destination / "chalicelib")
     settings = destination / ".chalice"
     settings.mkdir(exist_ok=True)
     if for_package:

@@ -4,13 +4,11 @@ for a batch that sends no email."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -19,6 +17,7 @@ from chalice.test import Client
 from chalicelib.errors import BatchFailedError
 from chalicelib.settings import PLACEHOLDER_STREAM_ARN
 from devtools.stream_events import FakeStream
+from tests.apps import fresh_app
 from tests.chalicelib.conftest import open_ses_outbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +38,7 @@ def project_with(tmp_path: Path, **env: str) -> Path:
 def invoke(event: dict[str, Any], project_dir: Path = ROOT, stage: str = "dev") -> Any:
     """``event`` through a fresh import of the app: a new container, which reads the settings
     of ``stage`` at its first invocation and keeps them."""
-    fresh = load_app_copy()
+    fresh = fresh_app()
     with Client(fresh.app, stage_name=stage, project_dir=str(project_dir)) as client:
         return client.lambda_.invoke("handle_user_changes", event).payload
 
@@ -128,22 +127,12 @@ def test_a_record_without_a_sequence_number_fails_the_batch_even_with_reporting(
 # --- import-time settings ------------------------------------------------------------------------
 
 
-def load_app_copy() -> ModuleType:
-    """A fresh import of app.py under another name (the shared ``app`` module is untouched)."""
-    spec = importlib.util.spec_from_file_location("app_fresh_import", ROOT / "app.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_without_a_stream_arn_the_documented_placeholder_is_used(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("USERS_TABLE_STREAM_ARN", raising=False)
 
-    (source,) = load_app_copy().app.event_sources
+    (source,) = fresh_app().app.event_sources
 
     assert source.stream_arn == PLACEHOLDER_STREAM_ARN
     assert PLACEHOLDER_STREAM_ARN in (ROOT / "README.md").read_text()
@@ -160,7 +149,7 @@ def test_the_event_source_follows_the_environment_at_import(
     monkeypatch.setenv("STREAM_BATCHING_WINDOW_SECONDS", "3")
     monkeypatch.setenv("STREAM_STARTING_POSITION", "TRIM_HORIZON")
 
-    (source,) = load_app_copy().app.event_sources
+    (source,) = fresh_app().app.event_sources
 
     assert source.name == "handle_user_changes"
     assert (source.stream_arn, source.batch_size) == (arn, 25)

@@ -16,7 +16,6 @@ from botocore.session import get_session
 from botocore.validate import ParamValidator
 from chalice.test import Client
 
-import app
 from chalicelib.errors import ClaimHeldError, PermanentEmailError
 from chalicelib.logline import render
 from chalicelib.metrics import COUNTS, emf_line, metric_values, metrics_settings
@@ -25,6 +24,7 @@ from chalicelib.runner import Outcomes
 from chalicelib.service import UsersStream
 from chalicelib.welcome import EmailMessage
 from devtools.stream_events import FakeStream
+from tests.apps import fresh_app
 from tests.chalicelib.conftest import BASE_ENV, open_ses_outbox
 from tests.emf_spec import violations
 
@@ -162,7 +162,7 @@ def test_a_batch_through_chalices_test_client_prints_a_valid_line_with_its_count
         stream.ttl_expiry(renamed),
     ]
     records[0]["dynamodb"]["ApproximateCreationDateTime"] = 1_700_000_000
-    with open_ses_outbox() as ses, Client(app.app, stage_name="dev") as client:
+    with open_ses_outbox() as ses, Client(fresh_app().app, stage_name="dev") as client:
         ses.client.verify_email_identity(EmailAddress="welcome@example.com")
         payload = client.lambda_.invoke("handle_user_changes", stream.event(records)).payload
 

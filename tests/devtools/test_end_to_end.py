@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import uuid
 
 from devtools.emulator import Emulator, Stack
 from devtools.pipeline import Poller, Progress, SqsDestination, discover
+from tests.apps import fresh_app
 
 SENDER = "welcome@example.com"
 
@@ -18,7 +18,7 @@ def test_the_app_logs_every_change_and_welcomes_each_new_user_once(
     emulator.verify_sender(SENDER)
     for name, value in emulator.function_environment(users_stack, SENDER).items():
         monkeypatch.setenv(name, value)
-    app_module = importlib.import_module("app")
+    app_module = fresh_app()  # a new container: the settings set above, read at its first batch
     [found] = discover(
         app_module.app,
         module=app_module,

@@ -134,3 +134,13 @@ def test_two_stagings_of_one_project_are_the_same_bytes_and_dates(tmp_path):
 
     assert files(first) == files(second)
     assert len(files(first)) == 3  # __init__.py, templates/welcome.txt, __init__'s bytecode
+
+
+def test_a_project_without_a_library_is_staged_without_a_word(tmp_path, capsys):
+    project = make_project(tmp_path / "project")
+    for path in sorted((project / "chalicelib").rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    (project / "chalicelib").rmdir()
+
+    assert main([str(tmp_path / "out"), "--project-dir", str(project)]) == 0
+    assert capsys.readouterr().out.splitlines() == [str(tmp_path / "out")]
