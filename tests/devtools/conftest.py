@@ -144,6 +144,11 @@ def ids_of(event: dict[str, Any]) -> list[str]:
     return [r["dynamodb"]["Keys"]["id"]["S"] for r in event["Records"]]
 
 
+def item_failures(*sequence_numbers: str) -> dict[str, Any]:
+    """A partial batch response reporting ``sequence_numbers`` as failed."""
+    return {"batchItemFailures": [{"itemIdentifier": s} for s in sequence_numbers]}
+
+
 @pytest.fixture
 def make_poller(table: StreamTable) -> Callable[..., Poller]:
     """A poller on ``table``'s stream; settings as keywords, fast retries, quiet output."""

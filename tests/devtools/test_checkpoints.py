@@ -1,4 +1,5 @@
-"""Checkpoint stores: what one poller writes, the next one reads."""
+"""Checkpoint stores: what one poller writes, the next one reads; a poller restarted, or
+killed mid-batch, resumes where its checkpoint says (against moto over HTTP)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import pytest
 
 from devtools.pipeline import Checkpoint, JsonFileCheckpoints, MemoryCheckpoints
+from tests.devtools.conftest import Recorder
 
 
 def test_memory_store_keeps_the_latest_checkpoint_per_shard():
@@ -76,3 +78,68 @@ def test_a_restarted_in_memory_emulator_leaves_a_stale_entry_that_is_pruned(tmp_
     assert restarted.prune(stale_keys(after)) == [checkpoint_key(before)]
     mappings = json.loads(path.read_text())["mappings"]
     assert set(mappings) == {checkpoint_key(other)}
+
+
+def test_a_restarted_poller_resumes_after_its_checkpoint(table, make_poller, tmp_path):
+    path = tmp_path / "checkpoints.json"
+    recorder = Recorder()
+    first = make_poller(
+        recorder, checkpoints=JsonFileCheckpoints(path, "m"), starting_position="LATEST"
+    )
+    first.drain()  # LATEST: positioned at the end, nothing yet
+    handled = table.put_many(3)
+    first.drain()
+    written_while_down = table.put_many(2)
+    again = Recorder()
+    make_poller(
+        again, checkpoints=JsonFileCheckpoints(path, "m"), starting_position="LATEST"
+    ).drain()
+    assert [i for b in recorder.batches for i in b] == handled
+    assert [i for b in again.batches for i in b] == written_while_down
+    saved = json.loads(path.read_text())["mappings"]["m"]
+    assert [entry["sequence_number"] for entry in saved.values()] == [
+        again.sequence_numbers[-1][-1]
+    ]
+
+
+class ProcessDied(BaseException):
+    """Stands for the handler process being killed mid-batch."""
+
+
+def test_a_crash_mid_batch_redelivers_that_batch_after_a_restart(table, make_poller, tmp_path):
+    path = tmp_path / "checkpoints.json"
+    done = table.put_many(2)
+    make_poller(Recorder(), checkpoints=JsonFileCheckpoints(path, "m")).drain()
+    in_flight = table.put_many(2)
+
+    def die(event, context):
+        raise ProcessDied
+
+    with pytest.raises(ProcessDied):
+        make_poller(Recorder(die), checkpoints=JsonFileCheckpoints(path, "m")).drain()
+    recorder = Recorder()
+    make_poller(recorder, checkpoints=JsonFileCheckpoints(path, "m")).drain()
+    assert recorder.batches == [in_flight]
+    assert done[0] not in in_flight
+
+
+def test_a_crash_in_the_very_first_batch_does_not_skip_it_on_latest(table, make_poller, tmp_path):
+    path = tmp_path / "checkpoints.json"
+
+    def die(event, context):
+        raise ProcessDied
+
+    first = make_poller(
+        Recorder(die),
+        checkpoints=JsonFileCheckpoints(path, "m"),
+        starting_position="LATEST",
+    )
+    first.drain()
+    ids = table.put_many(2)
+    with pytest.raises(ProcessDied):
+        first.drain()
+    recorder = Recorder()
+    make_poller(
+        recorder, checkpoints=JsonFileCheckpoints(path, "m"), starting_position="LATEST"
+    ).drain()
+    assert recorder.batches == [ids]
