@@ -75,8 +75,8 @@ users.put_item(Item={"id": "last", "email": "last@example.com", "name": "Last"})
 """
 
 
-def test_every_committed_change_is_logged_once_in_order_and_nothing_else(live):
-    process, banner = live
+def _write_with_the_aws_cli(banner: dict[str, Any]) -> None:
+    """Commit changes through the AWS CLI, with three writes DynamoDB refuses on the way."""
     table = banner["table"]
     cli_table = ("--table-name", table)
     _aws(banner, "put-item", *cli_table, "--item", _item("c1", email="c1@example.com", name="C"))
@@ -97,6 +97,14 @@ def test_every_committed_change_is_logged_once_in_order_and_nothing_else(live):
                     "ExpressionAttributeValues": {":a": {"N": "8"}}}},
     ]  # fmt: skip
     _aws(banner, "transact-write-items", "--transact-items", json.dumps(committed))
+    _try_writes_that_are_refused(banner, table, cli_table)
+    _aws(banner, "delete-item", *cli_table, "--key", '{"id":{"S":"b2"}}')
+
+
+def _try_writes_that_are_refused(
+    banner: dict[str, Any], table: str, cli_table: tuple[str, str]
+) -> None:
+    """A cancelled transaction, an invalid one and a failed condition: none may be logged."""
     cancelled = [
         {"Put": {"TableName": table, "Item": json.loads(_item("ghost1", email="g1@example.com"))}},
         {"ConditionCheck": {"TableName": table, "Key": {"id": {"S": "c1"}},
@@ -113,41 +121,59 @@ def test_every_committed_change_is_logged_once_in_order_and_nothing_else(live):
     done = _aws(banner, "put-item", *cli_table, "--item", _item("c1", email="other@example.com"),
                 "--condition-expression", "attribute_not_exists(id)", ok=False)  # fmt: skip
     assert "ConditionalCheckFailedException" in done.stderr
-    _aws(banner, "delete-item", *cli_table, "--key", '{"id":{"S":"b2"}}')
+
+
+def _write_with_boto3(banner: dict[str, Any]) -> None:
+    """Every attribute type, an item near the size limit, a burst, then ``last``: another
+    process's boto3."""
+    table = banner["table"]
     subprocess.run(
         [sys.executable, "-c", BOTO3_WRITER, banner["endpoint_url"], table, str(BIG), str(BURST)],
         env=_env(AWS_DEFAULT_REGION="us-east-1"),
         check=True,
         timeout=120,
     )
+
+
+# What the writes above commit, in order; the refused writes (ghost1, ghost2) commit nothing.
+COMMITTED = [
+    ("INSERT", "c1"),
+    ("MODIFY", "c1"),
+    ("INSERT", "b1"),
+    ("INSERT", "b2"),
+    ("INSERT", "t1"),
+    ("MODIFY", "c1"),
+    ("REMOVE", "b2"),
+    ("INSERT", "types"),
+    ("INSERT", "big"),
+    *[("INSERT", f"burst{n:03d}") for n in range(BURST)],
+    ("INSERT", "last"),
+]
+
+
+def _changes_to_the_users_written(logged: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The logged changes (event, id) of every user the writes above touched or tried to."""
+    mine = {"c1", "b1", "b2", "t1", "ghost1", "ghost2", "types", "big", "last"}
+    return [
+        (line["event"], line["keys"]["id"])
+        for line in logged
+        if line.get("message") == "change"
+        and (line["keys"]["id"] in mine or line["keys"]["id"].startswith("burst"))
+    ]
+
+
+def test_every_committed_change_is_logged_once_in_order_and_nothing_else(live):
+    process, banner = live
+    _write_with_the_aws_cli(banner)
+    _write_with_boto3(banner)
     process.wait_for(
         lambda line: (
             _json(line).get("kind") == "email" and _json(line)["to"] == ["last@example.com"]
         ),
         timeout=120,
     )
-    mine = {"c1", "b1", "b2", "t1", "ghost1", "ghost2", "types", "big", "last"}
-    burst = [("INSERT", f"burst{n:03d}") for n in range(BURST)]
     logged = [_json(line) for line in process.drain()]
-    changes = [
-        (line["event"], line["keys"]["id"])
-        for line in logged
-        if line.get("message") == "change"
-        and (line["keys"]["id"] in mine or line["keys"]["id"].startswith("burst"))
-    ]
-    assert changes == [
-        ("INSERT", "c1"),
-        ("MODIFY", "c1"),
-        ("INSERT", "b1"),
-        ("INSERT", "b2"),
-        ("INSERT", "t1"),
-        ("MODIFY", "c1"),
-        ("REMOVE", "b2"),
-        ("INSERT", "types"),
-        ("INSERT", "big"),
-        *burst,
-        ("INSERT", "last"),
-    ]
+    assert _changes_to_the_users_written(logged) == COMMITTED
     emails = sorted(_emails(logged))
     assert [e for e in emails if e != "someone@example.com"] == [
         "b1@example.com",
