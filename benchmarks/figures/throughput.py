@@ -42,7 +42,7 @@ delivered {once}. No ledger here (with the DynamoDB ledger its claim and done ma
 same worker threads). The batch contract
 under concurrency (earliest failure reported, nothing after it reported as handled, each email
 once through the ledger, the log as if one record at a time) is proved by
-`tests/chalicelib/test_concurrency.py`.
+`tests/chalicelib/test_concurrency_contract.py` and `test_concurrency_together.py`.
 """,
     )
 

@@ -93,7 +93,7 @@ class FaultyFunction:
         # One email at a time: with several in flight (EMAIL_CONCURRENCY, 16 by default), a kill
         # lands in the documented duplicate window - SES accepted, no done mark yet - of the
         # others, which this run deliberately does not inject (see devtools.faults.run). The
-        # concurrent path's contract is proved in tests/chalicelib/test_concurrency.py.
+        # concurrent path's contract is proved in tests/chalicelib/test_concurrency_contract.py.
         service = UsersStream(
             environ=self.environ,
             sender=SesEmailSender(lambda: ses),

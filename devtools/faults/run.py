@@ -24,7 +24,7 @@ faults strike at random:
 
 Not injected: a kill between SES accepting an email and the ledger's done mark - the one
 documented duplicate window (``docs/reliability.md``; ``tests/chalicelib/adapters/
-test_ledger.py`` shows it). The ledger runs on a virtual clock (each invocation 2 s, each
+test_ledger_done_marks.py`` shows it). The ledger runs on a virtual clock (each invocation 2 s, each
 restart 30 s), so that leases and the run are reproducible.
 
 Outside inputs (issue 11): two chunks begin with 40 changes written while
