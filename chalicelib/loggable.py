@@ -20,20 +20,17 @@ new_image`), and only for a new user.
 from __future__ import annotations
 
 import binascii
-from base64 import b64encode
 from collections.abc import Callable, Mapping
-from decimal import Decimal
 from typing import Any
 
 from chalicelib.decoding import MAX_DEPTH, decode_tagged
-from chalicelib.logline import DOUBLE_EXACT, json_number
+from chalicelib.logline import json_number, json_value
 from chalicelib.numbers import check_numbers, exact
 from chalicelib.redaction import REDACTED
 
 __all__ = ["changed_names", "plain_image", "plain_update"]
 
 Decide = Callable[[str], bool]
-_MINUS_DOUBLE_EXACT = -DOUBLE_EXACT
 # Up to 15 digits and a sign: an integer every double holds exactly (2**53 has 16 digits).
 _SHORT = 16
 _join = "".join
@@ -110,7 +107,7 @@ def _map(
                 out[name] = int(val)  # DynamoDB's syntax by its shape ("--1": int() refuses)
             else:
                 numbers.append(val)  # its syntax is checked with the image's other numbers
-                out[name] = _number(val)
+                out[name] = json_number(exact(val))
         elif tag == "M" and depth < MAX_DEPTH:
             out[name] = _map(val, depth + 1, numbers, hidden, decide)
         elif tag == "L" and depth < MAX_DEPTH and type(val) is list:
@@ -124,17 +121,9 @@ def _map(
             out[name] = sorted(set(val))
         elif tag == "NULL" and val is True:
             out[name] = None
-        elif tag == "NS" and type(val) is list:
-            numbers += val
-            if _canonical_integers(val):
-                out[name] = [int(n) for n in sorted(set(val))]  # sorted as text, as below
-                continue
-            out[name] = [
-                int(n)
-                if _MINUS_DOUBLE_EXACT < n < DOUBLE_EXACT and n == n.to_integral_value()
-                else str(n)
-                for n in sorted(set(map(exact, val)), key=str)
-            ]
+        elif tag == "NS" and type(val) is list and _canonical_integers(val):
+            # Whole numbers, valid by their shape; sorted by their text, as json_value sorts.
+            out[name] = [int(n) for n in sorted(set(val))]
         else:
             out[name] = _value(tag, val, depth, numbers, hidden, decide)
     return out
@@ -172,14 +161,6 @@ def _canonical_integers(texts: list[Any]) -> bool:
     return True
 
 
-def _number(text: Any) -> int | str:
-    value = exact(text)
-    # json_number, inline: the range first, cheaper than to_integral_value on huge exponents
-    if _MINUS_DOUBLE_EXACT < value < DOUBLE_EXACT and value == value.to_integral_value():
-        return int(value)
-    return str(value)
-
-
 def _value(
     tag: Any,
     val: Any,
@@ -197,19 +178,8 @@ def _value(
         return _list(val, depth + 1, numbers, hidden, decide)
     if tag == "N":
         numbers.append(val)
-        return _number(val)
-    return _leaf(decode_tagged(tag, val, depth, numbers))
-
-
-def _leaf(value: Any) -> Any:
-    kind = type(value)
-    if kind is Decimal:
-        return json_number(value)
-    if kind is bytes:
-        return b64encode(value).decode("ascii")
-    if kind is set:
-        return [_leaf(member) for member in sorted(value, key=str)]
-    return value  # str, bool, None
+        return json_number(exact(val))
+    return json_value(decode_tagged(tag, val, depth, numbers))
 
 
 def changed_names(event_name: str, old: Any, new: Any) -> list[str] | None:

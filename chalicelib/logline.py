@@ -28,6 +28,7 @@ __all__ = [
     "encodable",
     "json_default",
     "json_number",
+    "json_value",
     "render",
 ]
 
@@ -56,14 +57,25 @@ def json_number(value: Decimal) -> int | str:
     return str(value)
 
 
-def json_default(value: Any) -> Any:
-    """JSON for the Python values a decoded image holds."""
+def json_value(value: Any) -> Any:
+    """A decoded image's value as plain JSON: a number by :func:`json_number`, binary as base64
+    text, a set as its members so converted, sorted by their Python text; anything else as it
+    is. The one conversion: the log line's walk and :func:`json_default` both use it."""
     if isinstance(value, Decimal):
         return json_number(value)
     if isinstance(value, bytes | bytearray):
         return b64encode(value).decode("ascii")
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=str)
+    if isinstance(value, set | frozenset):  # a number set: one call per member, not two
+        return [
+            json_number(m) if type(m) is Decimal else json_value(m) for m in sorted(value, key=str)
+        ]
+    return value
+
+
+def json_default(value: Any) -> Any:
+    """JSON for the Python values a decoded image holds (the encoder's fallback)."""
+    if isinstance(value, Decimal | bytes | bytearray | set | frozenset):
+        return json_value(value)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
