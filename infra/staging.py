@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import importlib.util
 import json
 import os
 import py_compile
@@ -66,8 +67,7 @@ def compile_bytecode(package: Path) -> None:
     if not compiled:
         raise ValueError(f"{package} does not compile")
     for pyc in package.rglob("*.pyc"):  # dated as their source: the same zip from every copy
-        source = pyc.parent.parent / (pyc.name.split(".", 1)[0] + ".py")
-        stat = source.stat()
+        stat = Path(importlib.util.source_from_cache(str(pyc))).stat()
         os.utime(pyc, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
