@@ -17,6 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devtools.emulator import Emulator
+from tests.devtools.conftest import create_stream_table
 
 pytestmark = pytest.mark.filterwarnings(r"ignore:Tried to parse AWS\S+:UserWarning")
 
@@ -101,28 +102,20 @@ def test_a_change_set_without_changes_fails_quietly_as_in_aws(emulator):
 def test_a_mapped_table_keeps_its_stream_records_for_the_poller(emulator):
     dynamodb, lam = emulator.client("dynamodb"), emulator.client("lambda")
     table = f"fidelity-{uuid.uuid4().hex[:8]}"
-    described = dynamodb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]
+    stream_arn = create_stream_table(dynamodb, table)
     function = emulator.client("cloudformation")
     name = create(emulator, SAM)
     outputs = function.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]
     lam.create_event_source_mapping(
         FunctionName=outputs[0]["OutputValue"],
-        EventSourceArn=described["LatestStreamArn"],
+        EventSourceArn=stream_arn,
         StartingPosition="TRIM_HORIZON",
     )
     dynamodb.put_item(TableName=table, Item={"id": {"S": "u1"}})
     streams = emulator.client("dynamodbstreams")
-    (shard,) = streams.describe_stream(StreamArn=described["LatestStreamArn"])["StreamDescription"][
-        "Shards"
-    ]
+    (shard,) = streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
     iterator = streams.get_shard_iterator(
-        StreamArn=described["LatestStreamArn"],
+        StreamArn=stream_arn,
         ShardId=shard["ShardId"],
         ShardIteratorType="TRIM_HORIZON",
     )["ShardIterator"]
