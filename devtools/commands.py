@@ -3,12 +3,14 @@
 * :func:`session_for` - a boto3 session for the emulator of ``make run`` (or any endpoint), or
   for real AWS when asked for explicitly (``aws``); every client retries a bounded number of
   times, with timeouts, so that an endpoint that does not answer ends in one error line;
+  :func:`add_endpoint_arguments` - the two flags that choose it;
 * :func:`one_handler` - the app's single ``on_dynamodb_record`` handler (``--app``,
   ``--handler``), or a :class:`~devtools.cli.UsageError` that says what was found.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import sys
@@ -18,19 +20,37 @@ from devtools.cli import UsageError
 from devtools.emulator import DEFAULT_PORT, FAKE_CREDENTIALS
 from devtools.pipeline import DiscoveredHandler, discover
 
-__all__ = ["DEFAULT_ENDPOINT", "REAL_AWS", "client_config", "one_handler", "session_for"]
+__all__ = [
+    "DEFAULT_ENDPOINT",
+    "REAL_AWS",
+    "add_endpoint_arguments",
+    "client_config",
+    "one_handler",
+    "session_for",
+]
 
 REAL_AWS = "aws"
 DEFAULT_ENDPOINT = f"http://127.0.0.1:{DEFAULT_PORT}"
 
 
 def client_config() -> Any:
-    """botocore settings for the tools: 3 attempts, 5 s to connect, 30 s to read."""
-    from botocore.config import Config
+    """botocore settings for the tools: the function's retry budget (botocore's standard mode,
+    :data:`chalicelib.clients.MAX_ATTEMPTS`), 5 s to connect, 30 s to read."""
+    from chalicelib.clients import client_config as standard_retries
 
-    return Config(
-        connect_timeout=5, read_timeout=30, retries={"max_attempts": 3, "mode": "standard"}
+    return standard_retries(connect_timeout=5, read_timeout=30)
+
+
+def add_endpoint_arguments(parser: argparse.ArgumentParser, serves: str) -> None:
+    """``--endpoint-url`` (what :func:`session_for` takes) and ``--region``, for a command
+    whose clients reach ``serves``."""
+    parser.add_argument(
+        "--endpoint-url",
+        default=DEFAULT_ENDPOINT,
+        help=f"endpoint of {serves} (default {DEFAULT_ENDPOINT}, the embedded emulator of "
+        f"`make run`); '{REAL_AWS}' for real AWS",
     )
+    parser.add_argument("--region", default=None, help="region (default: from the environment)")
 
 
 def session_for(endpoint_url: str, region: str | None) -> tuple[Any, dict[str, Any]]:

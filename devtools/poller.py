@@ -31,7 +31,7 @@ from types import FrameType
 from typing import Any
 
 from devtools import cli
-from devtools.commands import DEFAULT_ENDPOINT, REAL_AWS, one_handler, session_for
+from devtools.commands import REAL_AWS, add_endpoint_arguments, one_handler, session_for
 from devtools.pipeline import JsonFileCheckpoints, Poller, Progress, SqsDestination
 from devtools.pipeline.continuity import StreamWatch, stale_keys
 from devtools.pipeline.mapping import checkpoint_key, settings_from_template
@@ -80,13 +80,7 @@ def _int_in(low: int, high: int) -> Any:
 def parser() -> argparse.ArgumentParser:
     """The command line (every flag with its help)."""
     p = cli.parser(PROG, __doc__.split("\n\n")[0] if __doc__ else None)
-    p.add_argument(
-        "--endpoint-url",
-        default=DEFAULT_ENDPOINT,
-        help=f"streams endpoint (default {DEFAULT_ENDPOINT}, the embedded emulator of "
-        "`make run`); 'aws' for real AWS",
-    )
-    p.add_argument("--region", default=None, help="region (default: from the environment)")
+    add_endpoint_arguments(p, "the streams")
     p.add_argument(
         "--stream-arn",
         default=None,

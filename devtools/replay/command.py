@@ -20,18 +20,12 @@ def parser() -> argparse.ArgumentParser:
     """The command line (every flag with its help)."""
     import devtools.replay as package
     from devtools import cli
-    from devtools.commands import DEFAULT_ENDPOINT
+    from devtools.commands import add_endpoint_arguments
 
     doc = package.__doc__
     p = cli.parser(PROG, doc.split("\n\n")[0] if doc else None)
     p.add_argument("--queue-url", required=True, help="the on-failure SQS queue (URL)")
-    p.add_argument(
-        "--endpoint-url",
-        default=DEFAULT_ENDPOINT,
-        help=f"endpoint of the queue and the stream (default {DEFAULT_ENDPOINT}, the embedded "
-        "emulator of `make run`); 'aws' for real AWS",
-    )
-    p.add_argument("--region", default=None, help="region (default: from the environment)")
+    add_endpoint_arguments(p, "the queue and the stream")
     p.add_argument(
         "--function-name",
         default=None,
