@@ -10,8 +10,9 @@ import ast
 import re
 from pathlib import Path
 
+from tests.test_docs import DOCUMENTS
+
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 CITED = re.compile(r"tests/[\w/]+\.py(?:::\w+)?")
 # Written by the page itself: docs/architecture.md's worked example adds this test
 # (tests/test_architecture_example.py applies it and runs it).
@@ -21,7 +22,7 @@ CREATED_BY_A_PAGE = {"tests/chalicelib/test_email_changed.py"}
 def citations() -> list[tuple[str, str]]:
     return [
         (page.name, cited)
-        for page in PAGES
+        for page in DOCUMENTS
         for cited in CITED.findall(page.read_text(encoding="utf-8"))
     ]
 
