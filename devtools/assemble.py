@@ -9,13 +9,13 @@ goes. Starting the pipeline is left to the caller (:mod:`devtools.oneshot`, :mod
 from __future__ import annotations
 
 import argparse
-import threading
 
 from devtools import state
 from devtools.app_poller import build_poller
 from devtools.emulator import Emulator, Stack, TtlSweeper
 from devtools.localmetrics import MetricStore
 from devtools.running import SENDER, Console, Pipeline
+from devtools.stopping import StopRequest
 
 __all__ = ["assemble"]
 
@@ -32,7 +32,7 @@ def assemble(
     options: argparse.Namespace,
     emulator: Emulator,
     console: Console,
-    stop: threading.Event,
+    stop: StopRequest,
     metrics: MetricStore,
 ) -> Pipeline:
     """The pipeline on ``emulator``, not yet started, as ``options`` ask.

@@ -20,12 +20,9 @@ one-shot run, :mod:`devtools.serve` serve mode.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 
 from devtools import cli
 from devtools.assemble import assemble
@@ -35,6 +32,7 @@ from devtools.localmetrics import MetricStore, tee_stdout
 from devtools.oneshot import run_demo
 from devtools.running import Console, Pipeline
 from devtools.serve import serve
+from devtools.stopping import stop_on_signals
 
 __all__ = ["main", "parser"]
 
@@ -109,29 +107,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     port = args.port if args.port is not None else (DEFAULT_PORT if args.serve else 0)
     emulator = _start(port)
     pipeline: Pipeline | None = None
-    stop = threading.Event()
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        # Only set the flag: printing here could deadlock on a lock the interrupted code holds.
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-
-    previous = signal.signal(signal.SIGINT, interrupt)
-    previous_term = signal.signal(signal.SIGTERM, interrupt)
     metrics = MetricStore()
-    try:
-        with tee_stdout(metrics):  # as CloudWatch Logs reads the function's EMF lines
-            pipeline = assemble(args, emulator, console, stop, metrics)
-            return serve(pipeline) if args.serve else run_demo(pipeline)
-    except KeyboardInterrupt:
-        return 130
-    finally:
-        if pipeline is not None:
-            pipeline.poller.stop()
-        emulator.stop()
-        signal.signal(signal.SIGINT, previous)
-        signal.signal(signal.SIGTERM, previous_term)
+    with stop_on_signals() as stop:
+        try:
+            with tee_stdout(metrics):  # as CloudWatch Logs reads the function's EMF lines
+                pipeline = assemble(args, emulator, console, stop, metrics)
+                return serve(pipeline) if args.serve else run_demo(pipeline)
+        except KeyboardInterrupt:
+            return 130
+        finally:
+            if pipeline is not None:
+                pipeline.poller.stop()
+            emulator.stop()
 
 
 if __name__ == "__main__":

@@ -22,12 +22,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from devtools import cli
@@ -35,6 +32,7 @@ from devtools.commands import REAL_AWS, add_endpoint_arguments, one_handler, ses
 from devtools.pipeline import JsonFileCheckpoints, Poller, Progress, SqsDestination
 from devtools.pipeline.continuity import StreamWatch, stale_keys
 from devtools.pipeline.mapping import checkpoint_key, settings_from_template
+from devtools.stopping import stop_on_signals
 
 __all__ = ["main", "parse_flag"]
 
@@ -275,16 +273,8 @@ def build(args: argparse.Namespace) -> Poller:
 
 def main(argv: Sequence[str] | None = None) -> int:
     poller = build(parser().parse_args(argv))
-    stop = threading.Event()
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-
-    signal.signal(signal.SIGINT, interrupt)
-    signal.signal(signal.SIGTERM, interrupt)
-    poller.run(stop)
+    with stop_on_signals() as stop:
+        poller.run(stop)
     return 0
 
 

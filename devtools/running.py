@@ -16,6 +16,7 @@ from typing import Any
 from devtools.emulator import Emulator, SentEmail, Stack
 from devtools.localmetrics import MetricStore
 from devtools.pipeline import Poller
+from devtools.stopping import StopRequest
 from devtools.ttl import TtlSweeper
 
 __all__ = ["SENDER", "Console", "Pipeline", "show_emails"]
@@ -50,7 +51,7 @@ class Pipeline:
     poller: Poller
     console: Console
     sweeper: TtlSweeper
-    stop: threading.Event
+    stop: StopRequest  # set by Ctrl-C or SIGTERM
     state: Path | None = None  # where the emulator's state is kept across restarts, if anywhere
     metrics: MetricStore | None = None  # what CloudWatch would hold (devtools.localmetrics)
     dashboard: Path | None = None  # where the dashboard picture is drawn at the end

@@ -31,6 +31,7 @@ from devtools.pipeline.lineage import is_closed, list_shards, start_position
 from devtools.pipeline.mapping import Handler, MappingConfig
 from devtools.pipeline.progress import PollerStats, Progress
 from devtools.pipeline.worker import ShardWorker
+from devtools.stopping import StopRequest
 
 __all__ = ["Poller"]
 
@@ -173,7 +174,7 @@ class Poller:
             due.append(worker.reader.next_fetch_at)
         return min(max(0.0, min(due) - now), max(self.config.poll_interval, 0.01))
 
-    def run(self, stop: threading.Event | None = None) -> PollerStats:
+    def run(self, stop: StopRequest | None = None) -> PollerStats:
         """Poll until ``stop`` (or :meth:`stop`) is set; print the summary; return the counters."""
         stop_event = stop if stop is not None else self._stop
         try:
