@@ -21,12 +21,12 @@ class _Settable(StopRequest, Protocol):
     def set(self) -> None: ...
 
 
-def _set_during_wait(stop: _Settable, instruction: int) -> bool | None:
+def _set_during_wait(stop: _Settable, instruction: int, patience: float) -> bool | None:
     """Run ``stop.wait(0)`` in a thread, and call ``stop.set()`` at its ``instruction``-th
     bytecode instruction, as a signal handler would be run there.
 
     True if ``set`` returned; False if ``wait`` ended before that instruction; None if ``set``
-    did not return within 2 s: it waits for a lock that its own thread holds, forever.
+    had not returned after ``patience`` seconds: it waits for a lock its own thread holds.
     """
     outcome: list[bool] = []
     count = 0
@@ -52,30 +52,32 @@ def _set_during_wait(stop: _Settable, instruction: int) -> bool | None:
 
     thread = threading.Thread(target=run, daemon=True)  # left blocked if set() deadlocks
     thread.start()
-    thread.join(2)
-    return outcome[0] if outcome else None
+    thread.join(patience)
+    return None if thread.is_alive() else outcome[0]
 
 
-def _instructions_where_set_blocks(make: Callable[[], _Settable]) -> list[int]:
-    blocked: list[int] = []
+def _instructions_where_set_blocks(make: Callable[[], _Settable], patience: float) -> list[int]:
     for instruction in range(1, 500):
-        outcome = _set_during_wait(make(), instruction)
-        if outcome is False:
-            return blocked
+        stop = make()
+        outcome = _set_during_wait(stop, instruction, patience)
         if outcome is None:
-            blocked.append(instruction)
-            return blocked  # one blocked thread is proof enough; do not leave more behind
+            return [instruction]  # one blocked thread is proof enough; leave no more behind
+        if isinstance(stop, StopFlag):
+            stop.close()
+        if outcome is False:
+            return []
     raise AssertionError("wait(0) ran over 500 instructions")
 
 
 def test_a_signal_handler_can_set_the_flag_at_any_instruction_of_wait() -> None:
-    assert _instructions_where_set_blocks(StopFlag) == []
+    # generous patience: a slow machine must not pass for a deadlock
+    assert _instructions_where_set_blocks(StopFlag, patience=30) == []
 
 
 def test_the_check_finds_the_trap_of_threading_event() -> None:
     # Why stopping.py exists: Event.set in a signal handler can deadlock its own thread (the
     # poller once hung 90 s on Ctrl-C in CI). This proves the check above can fail.
-    assert _instructions_where_set_blocks(threading.Event) != []
+    assert _instructions_where_set_blocks(threading.Event, patience=2) != []
 
 
 def test_wait_wakes_when_another_thread_sets_the_flag() -> None:
@@ -102,8 +104,60 @@ def test_wait_times_out_unset() -> None:
 def test_the_first_signal_asks_to_stop_the_second_interrupts_and_handlers_are_restored() -> None:
     before = {number: signal.getsignal(number) for number in SIGNALS}
     with stop_on_signals() as stop:
-        os.kill(os.getpid(), signal.SIGTERM)
-        assert stop.wait(10)
+        signal.raise_signal(signal.SIGTERM)
+        assert stop.is_set()
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGINT)
     assert {number: signal.getsignal(number) for number in SIGNALS} == before
+    assert stop.wait(None) is True  # closed: answers at once
+
+
+def test_a_signal_wakes_the_main_thread_waiting() -> None:
+    with stop_on_signals() as stop:
+        threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
+        started = time.monotonic()
+        assert stop.wait(30) is True
+        assert time.monotonic() - started < 10
+
+
+def test_a_signal_taken_by_another_thread_still_wakes_the_main_thread() -> None:
+    # The kernel may hand a process's signal to any of its threads; CPython runs the handler in
+    # the main thread, which only a byte on the wakeup fd gets out of its wait.
+    def signal_this_thread() -> None:
+        time.sleep(0.1)
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+
+    with stop_on_signals() as stop:
+        threading.Thread(target=signal_this_thread, daemon=True).start()
+        started = time.monotonic()
+        assert stop.wait(30) is True
+        assert time.monotonic() - started < 10
+
+
+def test_a_closed_flag_writes_nowhere() -> None:
+    stop = StopFlag()
+    stop.close()
+    stop.close()
+    reader, writer = os.pipe()  # may reuse the closed flag's numbers
+    try:
+        stop.set()
+        os.set_blocking(reader, False)
+        with pytest.raises(BlockingIOError):
+            os.read(reader, 1)
+        assert stop.wait(None) is True
+    finally:
+        os.close(reader)
+        os.close(writer)
+
+
+def test_a_byte_of_another_signal_wakes_one_wait_only() -> None:
+    # As the wakeup fd, the pipe also gets a byte for any other signal Python handles.
+    stop = StopFlag()
+    try:
+        os.write(stop.waker, b"\x0e")
+        assert stop.wait(30) is False  # woken, not set
+        started = time.monotonic()
+        assert stop.wait(0.2) is False
+        assert time.monotonic() - started >= 0.15  # waited: the byte was read
+    finally:
+        stop.close()
