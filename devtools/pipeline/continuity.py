@@ -88,8 +88,8 @@ def old_stream_read(poller: Poller, since: float) -> bool:
     """True once every shard was read to its end through the iterators already open."""
     return all(
         worker.drained
-        or worker.iterator is None
-        or (worker.caught_up and worker.last_empty_fetch >= since)
+        or worker.reader.iterator is None
+        or (worker.caught_up and worker.reader.last_empty_fetch >= since)
         for worker in poller.workers.values()
     )
 

@@ -153,7 +153,7 @@ class Poller:
         if not self._listed:
             return False
         return all(
-            worker.drained or (worker.caught_up and worker.last_empty_fetch >= moment)
+            worker.drained or (worker.caught_up and worker.reader.last_empty_fetch >= moment)
             for worker in self.workers.values()
             if self._ready(worker)
         )
@@ -164,7 +164,7 @@ class Poller:
         for worker in self.workers.values():
             if worker.drained:
                 continue
-            if worker.buffer or worker.pending_give_up is not None:
+            if worker.reader.buffer or worker.pending_give_up is not None:
                 due.append(
                     max(
                         worker.retry_at,

@@ -58,27 +58,11 @@ class ShardWorker:
         self.limits: list[int] = []
         self.pending_give_up: tuple[dict[str, Any], int] | None = None
 
-    @property
-    def buffer(self) -> list[dict[str, Any]]:
-        return self.reader.buffer
-
-    @property
-    def iterator(self) -> str | None:
-        return self.reader.iterator
-
-    @property
-    def last_empty_fetch(self) -> float:
-        return self.reader.last_empty_fetch
-
-    @property
-    def checkpointed(self) -> str | None:
-        return self.reader.checkpointed
-
     # -- the mapping's semantics ------------------------------------------------------------
 
     @property
     def caught_up(self) -> bool:
-        return self.drained or (not self.buffer and self.pending_give_up is None)
+        return self.drained or (not self.reader.buffer and self.pending_give_up is None)
 
     def step(self, now: float) -> bool:
         """Fetch and invoke at most once; True if anything happened."""
@@ -90,7 +74,7 @@ class ShardWorker:
         worked = reader.fetch(now)
         if reader.gone and not self.drained:
             self.mark_drained()
-        if not self.buffer:
+        if not self.reader.buffer:
             if reader.closed:
                 self.mark_drained()
                 return True
@@ -100,14 +84,14 @@ class ShardWorker:
         config = self.poller.config
         size = self.limits[0] if self.limits else config.batch_size
         waiting = (
-            len(self.buffer) < size
+            len(self.reader.buffer) < size
             and not reader.closed
             and self.retries == 0
             and now - reader.first_buffered_at < config.batching_window_seconds
         )
         if waiting:
             return worked
-        self.process(self.buffer[:size], now)
+        self.process(self.reader.buffer[:size], now)
         return True
 
     def process(self, batch: list[dict[str, Any]], now: float) -> None:
@@ -252,7 +236,7 @@ class ShardWorker:
 
     def _consume(self, count: int) -> None:
         """Checkpoint after the first ``count`` buffered records and drop them."""
-        last = sequence(self.buffer[count - 1])
+        last = sequence(self.reader.buffer[count - 1])
         self.poller.checkpoints.put(self.shard_id, Checkpoint(last))
         self.reader.take(count)  # and it is now the reader's checkpointed position
         while count and self.limits:
@@ -264,7 +248,9 @@ class ShardWorker:
 
     def mark_drained(self) -> None:
         self.drained = True
-        self.poller.checkpoints.put(self.shard_id, Checkpoint(self.checkpointed, drained=True))
+        self.poller.checkpoints.put(
+            self.shard_id, Checkpoint(self.reader.checkpointed, drained=True)
+        )
         self.poller.stats.shards_drained += 1
         self.poller.progress.emit("shard", shard=self.shard_id, event="drained (closed, all read)")
 
