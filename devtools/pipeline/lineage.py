@@ -1,12 +1,12 @@
-"""A stream's shards in lineage order: listed, every parent before its children, each
-started at the right position (a child is read once its parent is drained, by the poller)."""
+"""A stream's shards in lineage order: listed, every parent before its children (a child is
+read once its parent is drained, by the poller)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["is_closed", "lineage_order", "list_shards", "start_position"]
+__all__ = ["is_closed", "lineage_order", "list_shards"]
 
 
 def lineage_order(shards: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -46,13 +46,3 @@ def list_shards(streams: Any, stream_arn: str) -> list[Mapping[str, Any]]:
 def is_closed(shard: Mapping[str, Any]) -> bool:
     """The shard has an ending sequence number: nothing new will ever arrive in it."""
     return bool(shard.get("SequenceNumberRange", {}).get("EndingSequenceNumber"))
-
-
-def start_position(shard: Mapping[str, Any], starting_position: str, *, first_listing: bool) -> str:
-    """Where a shard first seen is read from: the mapping's starting position for the shards of
-    the first listing, the start of any shard born later."""
-    if not first_listing:
-        return "TRIM_HORIZON"  # a shard born while we poll: read it from its start
-    if is_closed(shard) and starting_position == "LATEST":
-        return "LATEST"  # nothing new will ever arrive in it
-    return starting_position

@@ -27,7 +27,7 @@ from devtools.pipeline import continuity
 from devtools.pipeline.checkpoints import CheckpointStore, MemoryCheckpoints
 from devtools.pipeline.destination import Destination
 from devtools.pipeline.events import lambda_record
-from devtools.pipeline.lineage import is_closed, list_shards, start_position
+from devtools.pipeline.lineage import is_closed, list_shards
 from devtools.pipeline.mapping import Handler, MappingConfig
 from devtools.pipeline.progress import PollerStats, Progress
 from devtools.pipeline.worker import ShardWorker
@@ -108,9 +108,11 @@ class Poller:
             shard_id = shard["ShardId"]
             if shard_id in self.workers:
                 continue
-            start = start_position(shard, self.config.starting_position, first_listing=first)
+            # A shard born while we poll is read from its start.
+            start = self.config.starting_position if first else "TRIM_HORIZON"
             worker = ShardWorker(self, shard, start)
             self.workers[shard_id] = worker
+            # Closed and read from LATEST: nothing will ever arrive in it.
             drained = first and is_closed(shard) and start == "LATEST"
             if drained and self.checkpoints.get(shard_id) is None:
                 worker.mark_drained()
