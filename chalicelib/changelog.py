@@ -33,15 +33,12 @@ class ChangeLog:
             return self
         return ChangeLog(self.level, self._redact, request_id)
 
-    @property
-    def writes_changes(self) -> bool:
-        """Whether :meth:`change` writes a line (and so reads and checks the images)."""
-        return self.level <= logging.INFO
-
     def change(self, change: Change) -> tuple[Line, ...]:
         """The line every change gets: its images read once each, straight from the stream
-        (:mod:`chalicelib.loggable`), and checked on the way."""
+        (:mod:`chalicelib.loggable`), and checked on the way. Above INFO there is no line,
+        and the images are checked all the same."""
         if self.level > logging.INFO:
+            change.check_images()
             return ()
         body = change.raw["dynamodb"]
         old, new = body.get("OldImage"), body.get("NewImage")

@@ -54,9 +54,7 @@ class UserReactions:
         case aside: :func:`chalicelib.loggable.plain_update`).
         """
         self._keys.check(change)
-        lines = self._log.change(change)  # reads and checks the images, writing the line
-        if not self._log.writes_changes:  # LOG_LEVEL above INFO: checked all the same
-            change.check_images()
+        lines = self._log.change(change)  # checks the images, at any log level
         if change.event_name == "INSERT":
             return self.welcome(change, lines)
         return Result(lines)
