@@ -16,7 +16,8 @@ Fenced ``bash`` blocks say how they are run with a marker on the line before the
 Commands quoted inline (in backticks) are dry-run: ``make X`` with ``make -n``; ``python -m M``
 with ``--help``, and every flag it is given must be one its help lists; ``aws SERVICE OP`` against
 botocore's service model (the operation exists, every flag is one of its parameters or a global
-option); ``infra/package.sh X`` against the script's usage line. A block without a marker, or an
+option); ``infra/package.sh X`` against the script's usage line; ``npx cdk X`` against the help
+of infra/cdk's pinned CDK CLI for X. A block without a marker, or an
 inline command of no known kind, fails the test: nothing documented can drift from what runs.
 """
 
@@ -48,7 +49,7 @@ INLINE = re.compile(r"(?<!`)`([^`]+)`(?!`)")  # may wrap across a line of the so
 # Inline code that is a command, by how it starts (after any VAR=value prefixes).
 COMMAND_START = re.compile(
     r"^(?:[A-Z_]+=\S+ )*"
-    r"(make |python -m |\.venv/bin/|aws |infra/package\.sh|bash infra/|bandit |pip-audit )"
+    r"(make |python -m |\.venv/bin/|aws |infra/package\.sh|bash infra/|bandit |pip-audit |npx cdk )"
 )
 DOCUMENTED_ENDPOINT = "http://127.0.0.1:8000"  # what the docs say `make run` listens on
 AWS_GLOBAL_OPTIONS = {"--endpoint-url", "--region", "--query", "--output", "--profile"}
@@ -148,7 +149,24 @@ def dry_run(command: str) -> str | None:
         return None if f"    {action})" in usage else f"infra/package.sh has no {action}"
     if program in VENV_TOOLS:
         return _by_help([str(BIN / program)], words[1:], flag_prefix="-")
+    if words[:2] == ["npx", "cdk"] and len(words) > 2:
+        return _cdk(words[2], words[3:])
     return f"no dry run for {program}"
+
+
+def _cdk(subcommand: str, arguments: list[str]) -> str | None:
+    """The CDK CLI of infra/cdk (``npx cdk``, as the docs run it there): its help for
+    ``subcommand`` must exist (the CLI answers any unknown one with its general usage, exit 0)
+    and list every flag."""
+    result = subprocess.run(
+        ["npx", "cdk", subcommand, "--help"],
+        cwd=ROOT / "infra" / "cdk",
+        capture_output=True,
+        text=True,
+    )
+    if not result.stdout.startswith(f"cdk {subcommand} "):
+        return f"npx cdk has no {subcommand}: {(result.stdout + result.stderr)[:200]!r}"
+    return _by_help(["npx", "cdk", subcommand], arguments, cwd=ROOT / "infra" / "cdk")
 
 
 def _python_module(module: str, arguments: list[str]) -> str | None:
@@ -178,9 +196,11 @@ def _python_module(module: str, arguments: list[str]) -> str | None:
     return None
 
 
-def _by_help(command: list[str], arguments: list[str], flag_prefix: str = "--") -> str | None:
+def _by_help(
+    command: list[str], arguments: list[str], flag_prefix: str = "--", cwd: Path = ROOT
+) -> str | None:
     """Why ``command`` would refuse ``arguments``: its ``--help`` fails or lists not a flag."""
-    result = subprocess.run([*command, "--help"], cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run([*command, "--help"], cwd=cwd, capture_output=True, text=True)
     flags = [a.split("=", 1)[0] for a in arguments if a.startswith(flag_prefix)]
     unknown = [flag for flag in flags if not re.search(rf"{re.escape(flag)}\b", result.stdout)]
     return f"{' '.join(command)} has no {unknown}" if result.returncode or unknown else None
