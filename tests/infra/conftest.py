@@ -210,18 +210,3 @@ def assert_checkov_clean(checkov: Path, *files: Path) -> None:
     ]
     assert unjustified == []
     assert code == 0
-
-
-def rehearse(*arguments: str) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    """``python -m devtools.rehearse ARGUMENTS``: the run, and its step and summary lines."""
-    result = subprocess.run(
-        [sys.executable, "-m", "devtools.rehearse", *arguments],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith(("[", "rehearsal"))]
-    print("\n".join(lines))
-    return result, lines
