@@ -24,11 +24,9 @@ from devtools.pipeline import (
 from devtools.pipeline.continuity import StreamWatch, stale_keys
 from devtools.pipeline.mapping import Handler, checkpoint_key, settings_from_template
 from devtools.running import SENDER, Console
+from infra.merge import OVERLAY
 
 __all__ = ["build_poller", "showing"]
-
-ROOT = Path(__file__).resolve().parent.parent
-CONSUMER_TEMPLATE = ROOT / "infra" / "consumer.yaml"
 
 
 def _describe(record: dict[str, Any]) -> str:
@@ -72,7 +70,7 @@ def build_poller(
     """The app's stream handler, discovered from the Chalice app, mapped like the deployment."""
     env = _function_environment(emulator, stack)
     app_module = importlib.import_module("app")
-    deployed = settings_from_template(CONSUMER_TEMPLATE)
+    deployed = settings_from_template(OVERLAY)
     deployed["report_batch_item_failures"] = env["REPORT_BATCH_ITEM_FAILURES"] == "true"
     [found] = discover(
         app_module.app,

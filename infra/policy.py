@@ -10,15 +10,14 @@ exactly the same actions on the same kinds of resource.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from infra.arn import Arn
 from infra.cfn import Resolver, load_template
+from infra.merge import OVERLAY
 
-__all__ = ["CONSUMER", "ROLE", "policy_statements", "resolved_policy"]
+__all__ = ["ROLE", "policy_statements", "resolved_policy"]
 
-CONSUMER = Path(__file__).resolve().parent / "consumer.yaml"
 ROLE = "DefaultRole"  # the logical id of the role Chalice generates, replaced by ours
 
 
@@ -30,7 +29,7 @@ def _document(template: Mapping[str, Any]) -> dict[str, Any]:
 
 def policy_statements(template: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """The role's statements as written (intrinsic functions unresolved)."""
-    statements: list[dict[str, Any]] = _document(template or load_template(CONSUMER))["Statement"]
+    statements: list[dict[str, Any]] = _document(template or load_template(OVERLAY))["Statement"]
     return statements
 
 
@@ -43,7 +42,7 @@ def resolved_policy(
     template's ``WelcomeEmailSender`` and ``SesIdentity`` parameters.
     """
     table = Arn.parse(outputs["TableArn"])
-    consumer = load_template(CONSUMER)
+    consumer = load_template(OVERLAY)
     resolver = Resolver(
         refs={
             "AWS::Partition": table.partition,

@@ -18,11 +18,9 @@ from typing import Any, ClassVar, TextIO
 from devtools.faults.inject import Before, FaultPlan, Process, ProcessKilled, inject
 from devtools.faults.verify import Acknowledged
 from devtools.localmetrics import EmfTee, MetricStore, watching
+from infra.merge import OVERLAY
 
-__all__ = ["CONSUMER_TEMPLATE", "FaultyFunction", "VirtualClock"]
-
-ROOT = Path(__file__).resolve().parent.parent.parent
-CONSUMER_TEMPLATE = ROOT / "infra" / "consumer.yaml"
+__all__ = ["FaultyFunction", "VirtualClock"]
 
 
 class VirtualClock:
@@ -62,11 +60,16 @@ class FaultyFunction:
     poller: Any = field(default=None, init=False)
     # The function's EMF lines, and from them the Lambda-side measurements.
     emf: EmfTee = field(init=False)
+    # The deployed mapping's settings (infra/consumer.yaml), the same for every process.
+    _deployed: dict[str, Any] = field(init=False)
     _handler_clients: dict[str, Any] = field(default_factory=dict, init=False)
     _before: dict[str, Before] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
+        from devtools.pipeline.mapping import settings_from_template
+
         self.emf = EmfTee(io.StringIO(), self.metrics)
+        self._deployed = settings_from_template(OVERLAY)
 
     # -- one simulated process: clients, ledger, sender, handler ------------------------------
 
@@ -128,7 +131,7 @@ class FaultyFunction:
         """A new process and its poller, resuming from the checkpoint file."""
         from devtools.pipeline import JsonFileCheckpoints, MappingConfig, Poller, Progress
         from devtools.pipeline.destination import SqsDestination
-        from devtools.pipeline.mapping import checkpoint_key, settings_from_template
+        from devtools.pipeline.mapping import checkpoint_key
 
         config = MappingConfig(
             function_name=self.name,
@@ -137,7 +140,7 @@ class FaultyFunction:
             poll_interval=0.01,
             retry_backoff_seconds=0,
             on_failure_destination=self.stack.queue_arn,
-        ).with_overrides(**settings_from_template(CONSUMER_TEMPLATE))
+        ).with_overrides(**self._deployed)
         poller = Poller(
             config,
             self.handler(),
