@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools import moto_fixes
-from devtools.stacks import stack_resources, unsupported_resources_quiet
+from devtools.stacks import absent_resources, stack_resources, unsupported_resources_quiet
 from devtools.ttl import TtlSweeper
 
 __all__ = [
@@ -239,11 +239,7 @@ class Emulator:
         outputs = {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])}
         values = {p["ParameterKey"]: p["ParameterValue"] for p in described.get("Parameters", [])}
         resources = stack_resources(body, name, self.region, values)
-        created = {
-            r["LogicalResourceId"]: r["PhysicalResourceId"]
-            for r in cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
-        }
-        skipped = [(lid, r["Type"]) for lid, r in resources.items() if lid not in created]
+        skipped = absent_resources(cloudformation, name, resources)
         return Stack(name, outputs, values, skipped)
 
     # -- SES --------------------------------------------------------------------------------

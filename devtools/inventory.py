@@ -9,13 +9,12 @@ makes, across the emulator.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from devtools.emulator import Emulator
 from devtools.moto_fidelity import expand
-from devtools.stacks import stack_resources
+from devtools.stacks import absent_resources, stack_resources
 from infra.cfn import loads_template
 
 __all__ = ["MOTO_CANNOT_CREATE", "leftovers", "not_created"]
@@ -40,10 +39,8 @@ def not_created(
     body: Any = cloudformation.get_template(StackName=stack_name)["TemplateBody"]
     template = body if isinstance(body, dict) else loads_template(body)
     expanded = expand(template, emulator.region)
-    resources = stack_resources(json.dumps(expanded), stack_name, emulator.region, parameters)
-    summaries = cloudformation.list_stack_resources(StackName=stack_name)
-    created = {r["LogicalResourceId"] for r in summaries["StackResourceSummaries"]}
-    missing = [(lid, r["Type"]) for lid, r in resources.items() if lid not in created]
+    resources = stack_resources(expanded, stack_name, emulator.region, parameters)
+    missing = absent_resources(cloudformation, stack_name, resources)
     unexpected = [(lid, kind) for lid, kind in missing if kind not in MOTO_CANNOT_CREATE]
     if unexpected:
         raise MissingResources(f"the stack lacks {unexpected}")

@@ -16,14 +16,15 @@ from typing import Any
 
 from infra.cfn import Resolver, loads_template
 
-__all__ = ["stack_resources", "unsupported_resources_quiet"]
+__all__ = ["absent_resources", "stack_resources", "unsupported_resources_quiet"]
 
 
 def stack_resources(
-    body: str, name: str, region: str, parameters: Mapping[str, str]
+    template: str | Mapping[str, Any], name: str, region: str, parameters: Mapping[str, str]
 ) -> dict[str, Any]:
-    """The resources CloudFormation creates from ``body`` (a false condition leaves one out)."""
-    parsed = loads_template(body)
+    """The resources CloudFormation creates from ``template`` (its text, or parsed); a false
+    condition leaves one out."""
+    parsed = loads_template(template) if isinstance(template, str) else template
     resolver = Resolver(
         refs={**parameters, "AWS::StackName": name, "AWS::Region": region},
         attributes={},
@@ -35,6 +36,15 @@ def stack_resources(
         if "Condition" not in resource or resolver.resolve({"Condition": resource["Condition"]})
     }
     return resources
+
+
+def absent_resources(
+    cloudformation: Any, name: str, resources: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """(logical id, type) of each of ``resources`` that stack ``name`` does not list."""
+    summaries = cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
+    created = {summary["LogicalResourceId"] for summary in summaries}
+    return [(lid, resource["Type"]) for lid, resource in resources.items() if lid not in created]
 
 
 @contextlib.contextmanager
