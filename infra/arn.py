@@ -71,14 +71,12 @@ class Arn:
 
 
 @cache
-def _partitions() -> tuple[tuple[str, re.Pattern[str], frozenset[str]], ...]:
+def _partitions() -> dict[str, frozenset[str]]:
+    """Each partition's listed regions, from botocore's endpoint data."""
     import botocore.loaders
 
     endpoints = botocore.loaders.create_loader().load_data("endpoints")
-    return tuple(
-        (p["partition"], re.compile(p["regionRegex"]), frozenset(p.get("regions", {})))
-        for p in endpoints["partitions"]
-    )
+    return {p["partition"]: frozenset(p.get("regions", {})) for p in endpoints["partitions"]}
 
 
 def known_region(partition: str, region: str) -> bool:
@@ -88,4 +86,4 @@ def known_region(partition: str, region: str) -> bool:
     is no region anyone can deploy to. A region newer than the installed botocore is reported
     until botocore is upgraded.
     """
-    return any(name == partition and region in regions for name, _, regions in _partitions())
+    return region in _partitions().get(partition, frozenset())
