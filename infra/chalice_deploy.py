@@ -44,7 +44,8 @@ from infra.deploy_steps import (
     function_policy,
     tag_chalice_resources,
 )
-from infra.deploy_target import INFRA, REPORT_FLAG, MappingSettings, Target, consumer_default, say
+from infra.deploy_target import MappingSettings, Target, consumer_default, say
+from infra.merge import INFRA, REPORT_FLAG
 from infra.preflight import PreflightError, check_identity, check_sender
 
 __all__ = ["main", "parser"]

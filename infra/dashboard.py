@@ -12,21 +12,20 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from infra.cfn import load_template
+from infra.merge import TABLE_TEMPLATE
 
 __all__ = ["DASHBOARD", "body", "body_template", "variables"]
 
-TEMPLATE = Path(__file__).resolve().parent / "users-table.yaml"
 DASHBOARD = "Dashboard"  # the logical id of the dashboard resource
 _VARIABLE = re.compile(r"\$\{([^}!]+)\}")
 
 
 def body_template(template: Mapping[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
     """The ``Fn::Sub`` text of the dashboard body and its variable map, as written."""
-    loaded = template if template is not None else load_template(TEMPLATE)
+    loaded = template if template is not None else load_template(TABLE_TEMPLATE)
     sub = loaded["Resources"][DASHBOARD]["Properties"]["DashboardBody"]["Fn::Sub"]
     text, mapping = (sub, {}) if isinstance(sub, str) else sub
     return text, dict(mapping)

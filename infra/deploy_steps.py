@@ -19,17 +19,11 @@ from typing import Any
 
 from chalicelib.clients import error_code
 from devtools import cli
-from infra.cfn import load_template
-from infra.deploy_target import (
-    REPORT_FLAG,
-    TABLE_TEMPLATE,
-    MappingSettings,
-    Target,
-    say,
-    tags,
-)
+from infra.cfn import load_template, loads_template
+from infra.deploy_target import MappingSettings, Target, say, tags
 from infra.key_schema import SETTING as KEY_SETTING
 from infra.key_schema import users_table_key
+from infra.merge import REPORT_FLAG, TABLE_TEMPLATE
 from infra.policy import resolved_policy
 from infra.staging import stage_project
 
@@ -59,7 +53,7 @@ def _stack_request(target: Target, given: Mapping[str, str], *, update: bool) ->
     if update:
         parameters += [
             {"ParameterKey": key, "UsePreviousValue": True}
-            for key in load_template(TABLE_TEMPLATE)["Parameters"]
+            for key in loads_template(template)["Parameters"]
             if key not in values
         ]
     return {

@@ -11,12 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from infra.cfn import load_template
+from infra.merge import OVERLAY
 
 __all__ = [
-    "CONSUMER",
     "FUNCTION",
-    "REPORT_FLAG",
-    "TABLE_TEMPLATE",
     "MappingSettings",
     "Target",
     "consumer_default",
@@ -24,15 +22,11 @@ __all__ = [
     "tags",
 ]
 
-INFRA = Path(__file__).resolve().parent
-TABLE_TEMPLATE = INFRA / "users-table.yaml"
-CONSUMER = INFRA / "consumer.yaml"
 FUNCTION = "handle_user_changes"  # the handler's name in app.py
-REPORT_FLAG = "REPORT_BATCH_ITEM_FAILURES"
 
 
 def consumer_default(parameter: str) -> int:
-    return int(load_template(CONSUMER)["Parameters"][parameter]["Default"])
+    return int(load_template(OVERLAY)["Parameters"][parameter]["Default"])
 
 
 @dataclass(frozen=True)
