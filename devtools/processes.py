@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import queue
+import signal
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
@@ -54,6 +55,19 @@ class ProcessLines:
             os.killpg(self.process.pid, number)
         else:
             self.process.send_signal(number)
+
+    def interrupt(self, timeout: float) -> int:
+        """Ctrl-C (SIGINT), and SIGKILL if it has not exited ``timeout`` seconds later; its
+        exit code (negative if killed), once every line it wrote is read (:meth:`drain`)."""
+        self.signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.signal(signal.SIGKILL)
+            self.process.wait()
+        self.reader.join(timeout=5)  # to the end of its output
+        self.drain()
+        return self.process.returncode
 
     def drain(self) -> list[str]:
         """Every line read so far, in order (``seen``, with what came since the last look)."""

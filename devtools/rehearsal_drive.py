@@ -9,7 +9,6 @@ welcome email.
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import time
@@ -93,13 +92,8 @@ def drive(emulator: Emulator, deployed: Deployed, code: Path, env: Mapping[str, 
         if events == ["INSERT", "MODIFY", "REMOVE"] and welcomed == 1:
             break
         time.sleep(0.2)
-    poller.signal(signal.SIGINT)
-    try:
-        poller.process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        poller.process.kill()
-    poller.reader.join(timeout=5)
-    lines = poller.drain()
+    poller.interrupt(timeout=30)
+    lines = poller.seen
     events, welcomed = _wanted(lines, key)
     sent = len([e for e in emulator.sent_emails() if address in e.to]) - before
     if events != ["INSERT", "MODIFY", "REMOVE"] or welcomed != 1 or sent != 1:

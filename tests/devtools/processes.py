@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import signal
 import subprocess
 import sys
 import time
@@ -66,10 +65,7 @@ class Running(ProcessLines):
     def interrupt(self, timeout: float = 90) -> int:
         # A poller stops after the batch in flight; on a loaded 2-core machine that batch (its
         # handler, the emulator's lock) has once taken over 30 s, failing a run that was right.
-        self.signal(signal.SIGINT)
-        code = self.process.wait(timeout)
-        self.drain()
-        return code
+        return super().interrupt(timeout)
 
 
 def _json(line: str) -> dict[str, Any]:
