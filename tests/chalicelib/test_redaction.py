@@ -57,8 +57,19 @@ def test_whatever_the_value_of_a_named_attribute_it_is_replaced() -> None:
 
 
 def test_no_names_redacts_nothing() -> None:
-    assert redact([], USER) == redact(["", ""], USER)
-    assert redact([], USER)["contacts"][0]["name"] == "Bob"
+    unredacted = {
+        "id": "u1",
+        "email": "ada@example.com",
+        "name": "Ada",
+        "age": 36,
+        "contacts": [
+            {"name": "Bob", "email": "bob@example.com", "phone": "+44 20"},
+            {"tags": ["friend"], "nested": {"deeper": {"name": "Cy"}}},
+        ],
+        "avatar": "iVBORw==",
+    }
+    assert redact([], USER) == unredacted
+    assert redact(["", ""], USER) == unredacted
 
 
 @PROPERTY
