@@ -109,8 +109,6 @@ def test_the_marker_grammar_is_what_this_module_runs():
 PLACEHOLDER = re.compile(r"<[^<>\n]+>")  # <OnFailureQueueUrl output>, <the stack's StreamArn>
 # Tools from requirements-dev.txt quoted in the docs, checked against their own --help.
 VENV_TOOLS = frozenset({"bandit", "pip-audit", "chalice", "ruff", "mypy", "cfn-lint"})
-# Modules whose command line is not yet built by a module-level parser(): checked by --help.
-WITHOUT_PARSER = frozenset({"devtools.faults"})
 
 
 def _words(command: str) -> list[str]:
@@ -171,8 +169,6 @@ def _cdk(subcommand: str, arguments: list[str]) -> str | None:
 
 def _python_module(module: str, arguments: list[str]) -> str | None:
     """Parse ``arguments`` with the module's own parser (``parser()``), as its main() would."""
-    if module in WITHOUT_PARSER:
-        return _by_help([sys.executable, "-m", module], arguments)
     import importlib
 
     try:

@@ -9,7 +9,7 @@ the queue read back), :mod:`~devtools.faults.verify` (the checks and the report)
 :mod:`~devtools.faults.command` (the command line).
 """
 
-from devtools.faults.command import main
+from devtools.faults.command import main, parser
 from devtools.faults.inject import (
     LEDGER_THROTTLE,
     SES_5XX,
@@ -39,6 +39,7 @@ __all__ = [
     "Report",
     "inject",
     "main",
+    "parser",
     "scripted",
     "streamed_table",
 ]

@@ -15,7 +15,7 @@ from devtools.localmetrics import MetricStore
 
 FAULTS_DASHBOARD = Path(__file__).resolve().parents[2] / "build" / "dashboard-faults.png"
 
-__all__ = ["main"]
+__all__ = ["main", "parser"]
 
 
 def quiet_emulator() -> None:
@@ -27,7 +27,7 @@ def quiet_emulator() -> None:
     warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m devtools.faults",
         description="Seeded fault-injection run on the local pipeline (see the module docstring).",
@@ -49,9 +49,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="then run a fifth-size scenario on a Users table keyed by this name (user_id); "
         "'' for none",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = parser()
+    args = arguments.parse_args(argv)
     if args.changes < 1:
-        parser.error("--changes must be at least 1")
+        arguments.error("--changes must be at least 1")
     quiet_emulator()
     scenarios = [("id", args.changes)]
     if args.other_key:
