@@ -16,6 +16,7 @@ from moto import mock_aws
 from moto.backends import get_backend
 from moto.core.models import DEFAULT_ACCOUNT_ID
 
+from chalicelib.errors import ClaimHeldError
 from chalicelib.ports import EmailSender, Ledger
 from chalicelib.service import UsersStream
 from chalicelib.welcome import EmailMessage
@@ -94,6 +95,13 @@ class MemoryLedger:
         result = action()
         self.done[key] = result
         return result
+
+
+class ClaimHeldLedger:
+    """A Ledger whose every claim another invocation holds, as DynamoDBLedger then says."""
+
+    def once(self, key: str, action: Callable[[], str]) -> str | None:
+        raise ClaimHeldError("another invocation holds this side effect's claim; retry later")
 
 
 @contextlib.contextmanager

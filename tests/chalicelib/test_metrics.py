@@ -16,7 +16,7 @@ from botocore.session import get_session
 from botocore.validate import ParamValidator
 from chalice.test import Client
 
-from chalicelib.errors import ClaimHeldError, PermanentEmailError
+from chalicelib.errors import PermanentEmailError
 from chalicelib.logline import render
 from chalicelib.metrics import COUNTS, emf_line, metric_values, metrics_settings
 from chalicelib.records import Change
@@ -25,7 +25,7 @@ from chalicelib.service import UsersStream
 from chalicelib.welcome import EmailMessage
 from devtools.stream_events import FakeStream
 from tests.apps import fresh_app
-from tests.chalicelib.conftest import BASE_ENV, open_ses_outbox
+from tests.chalicelib.conftest import BASE_ENV, ClaimHeldLedger, open_ses_outbox
 from tests.emf_spec import violations
 
 ADA = {"id": "u1", "email": "ada@example.com", "name": "Ada"}
@@ -201,11 +201,6 @@ class Rejecting:
         raise PermanentEmailError("MessageRejected: address blacklisted")
 
 
-class Contended:
-    def once(self, key: str, action: Callable[[], str]) -> str | None:
-        raise ClaimHeldError("another invocation holds this side effect's claim; retry later")
-
-
 class Done:
     def once(self, key: str, action: Callable[[], str]) -> str | None:
         return None
@@ -235,7 +230,7 @@ def test_rejected_and_duplicate_emails_are_counted() -> None:
 def test_a_lost_claim_is_a_failed_reported_record_and_counts_nothing_after_it() -> None:
     stream = FakeStream()
     event = stream.event([stream.modify(ADA, ADA), stream.insert(ADA), stream.insert(NO_EMAIL)])
-    document = run(event, sender=Rejecting(), ledger=Contended())
+    document = run(event, sender=Rejecting(), ledger=ClaimHeldLedger())
     assert document["LedgerClaimsLost"] == 1
     assert (document["RecordsFailed"], document["RecordsReported"]) == (1, 1)
     assert (document["RecordsModify"], document["RecordsInsert"]) == (1, 0)

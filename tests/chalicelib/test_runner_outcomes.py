@@ -5,7 +5,6 @@ oldest record's creation time and the duration."""
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 
 from chalicelib.changelog import ChangeLog
 from chalicelib.redaction import Redactor
@@ -59,18 +58,15 @@ def test_the_outcomes_of_an_invocation_are_counted_over_the_batch() -> None:
 
 
 def test_a_claim_held_by_another_invocation_is_counted_as_lost() -> None:
-    from chalicelib.errors import ClaimHeldError
     from chalicelib.keys import KeySchema
     from chalicelib.reactions import UserReactions
-    from tests.chalicelib.conftest import SENDER, RecordingSender
-
-    class Held:
-        def once(self, key: str, action: Callable[[], str]) -> str | None:
-            raise ClaimHeldError("another invocation holds this side effect's claim")
+    from tests.chalicelib.conftest import SENDER, ClaimHeldLedger, RecordingSender
 
     stream = FakeStream()
     log = ChangeLog("INFO", Redactor(()))
-    reactions = UserReactions(log, RecordingSender(), Held(), SENDER, KeySchema.parse("id:S"))
+    reactions = UserReactions(
+        log, RecordingSender(), ClaimHeldLedger(), SENDER, KeySchema.parse("id:S")
+    )
     event = stream.event([stream.insert({"id": "u1", "email": "ada@example.com"})])
 
     ran = invoke(
