@@ -58,6 +58,14 @@ def test_the_three_decoders_decode_every_image_to_the_same_values() -> None:
     assert avatars > 100
 
 
+def _without_metrics(lines: list[str]) -> list[str]:
+    """users-stream's log lines: it also writes its invocation's one metrics line
+    (chalicelib.metrics) to the sink."""
+    metrics = [line for line in lines if line.startswith('{"_aws"')]
+    assert len(metrics) == 1
+    return [line for line in lines if line not in metrics]
+
+
 def test_both_handlers_write_the_same_log_lines() -> None:
     event = sized_batch(150, mix=NO_INSERT_MIX).event
     lines = {}
@@ -66,10 +74,7 @@ def test_both_handlers_write_the_same_log_lines() -> None:
         make(event, sink)()
         lines[name] = sink.getvalue().splitlines()
 
-    # users-stream also writes its invocation's metrics line (chalicelib.metrics) to the sink.
-    metrics = [line for line in lines["users-stream"] if line.startswith('{"_aws"')]
-    assert len(metrics) == 1
-    lines["users-stream"] = [line for line in lines["users-stream"] if line not in metrics]
+    lines["users-stream"] = _without_metrics(lines["users-stream"])
     assert len(lines["users-stream"]) == 150
     assert lines["Powertools"] == lines["users-stream"]
     first = json.loads(lines["users-stream"][0])
@@ -132,10 +137,7 @@ def test_on_a_live_users_table_both_handlers_write_the_same_lines_and_emails() -
         make(event, sink, handler.InstantSender())()
         lines[name] = sink.getvalue().splitlines()
 
-    # users-stream also writes its invocation's metrics line (chalicelib.metrics) to the sink.
-    metrics = [line for line in lines["users-stream"] if line.startswith('{"_aws"')]
-    assert len(metrics) == 1
-    lines["users-stream"] = [line for line in lines["users-stream"] if line not in metrics]
+    lines["users-stream"] = _without_metrics(lines["users-stream"])
     assert lines["Powertools"] == lines["users-stream"]
     messages = [json.loads(line)["message"] for line in lines["users-stream"]]
     assert {"change", "welcome_email_sent", "welcome_email_rejected"} <= set(messages)
