@@ -149,6 +149,11 @@ class Synthesized:
     def template_path(self) -> Path:
         return self.directory / f"{self.stage}.template.json"
 
+    @property
+    def transformed_path(self) -> Path:
+        """Where the ``expanded`` fixture writes the template after the SAM transform."""
+        return self.directory / "transformed.json"
+
     def template(self) -> dict[str, Any]:
         loaded: dict[str, Any] = json.loads(self.template_path.read_text(encoding="utf-8"))
         return loaded

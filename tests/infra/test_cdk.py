@@ -44,7 +44,7 @@ def template(synthesized: Synthesized) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def expanded(synthesized: Synthesized, template) -> dict[str, Any]:
     result = sam_transform(json.loads(json.dumps(template)))
-    (synthesized.directory / "transformed.json").write_text(json.dumps(result, indent=1))
+    synthesized.transformed_path.write_text(json.dumps(result, indent=1))
     return result
 
 
@@ -140,8 +140,7 @@ def test_alarms_watch_this_stacks_function_and_queue(template):
 
 
 def test_cfn_lint_finds_nothing(synthesized, expanded):
-    transformed = synthesized.directory / "transformed.json"
-    files = [str(synthesized.template_path), str(transformed)]
+    files = [str(synthesized.template_path), str(synthesized.transformed_path)]
     result = subprocess.run(
         [str(BIN / "cfn-lint"), "--format", "parseable", "--", *files],
         capture_output=True,
@@ -152,8 +151,7 @@ def test_cfn_lint_finds_nothing(synthesized, expanded):
 
 
 def test_checkov_fails_nothing_and_every_skip_is_justified(checkov, synthesized, expanded):
-    transformed = synthesized.directory / "transformed.json"
-    assert_checkov_clean(checkov, synthesized.template_path, transformed)
+    assert_checkov_clean(checkov, synthesized.template_path, synthesized.transformed_path)
 
 
 def test_each_cdk_nag_acknowledgement_is_in_the_template_with_its_reason(template):
