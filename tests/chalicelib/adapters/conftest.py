@@ -15,8 +15,9 @@ from devtools.emulator import Emulator
 from tests.chalicelib.adapters.ledger_support import Clock
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def endpoint() -> Iterator[str]:
+    # One for the ledger's test modules: each test makes a table of its own (table, below).
     with Emulator() as emulator:  # moto's server on 127.0.0.1, an ephemeral port
         yield emulator.endpoint_url
 
