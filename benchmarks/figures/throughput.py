@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 from benchmarks.figures.plan import Plan
 from benchmarks.report import Report, Row
 
@@ -48,9 +46,6 @@ once through the ledger, the log as if one record at a time) is proved by
 
 
 def run_pipeline(report: Report, plan: Plan) -> None:
-    if importlib.util.find_spec("benchmarks.pipeline") is None:
-        print("figure 6: benchmarks/pipeline.py not present yet - skipped", flush=True)
-        return
     from benchmarks.pipeline import measure_pipeline
 
     print("figure 6: local pipeline (moto over HTTP -> poller -> handler)", flush=True)
