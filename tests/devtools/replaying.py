@@ -10,7 +10,7 @@ from typing import Any
 
 from devtools.pipeline import MappingConfig
 from devtools.replay import LocalHandler, Replayer
-from tests.devtools.conftest import Recorder, StreamTable
+from tests.devtools.conftest import Recorder, StreamTable, item_failures
 
 
 def fail_ids(*bad: str) -> Any:
@@ -19,9 +19,7 @@ def fail_ids(*bad: str) -> Any:
     def behaviour(event: dict[str, Any], context: Any) -> Any:
         for record in event["Records"]:
             if record["dynamodb"]["Keys"]["id"]["S"] in bad:
-                return {
-                    "batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]
-                }
+                return item_failures(record["dynamodb"]["SequenceNumber"])
         return {"batchItemFailures": []}
 
     return behaviour
