@@ -173,10 +173,13 @@ RECORDS = ("RecordsInsert", "RecordsModify", "RecordsRemove", "RecordsTtlExpiry"
 def summary(store: MetricStore, namespace: str, since: float, until: float) -> dict[str, Any]:
     """The figures of ``[since, until)``: records/s, the largest lag, emails, failures."""
 
-    def total(name: str) -> float:
-        return sum(v for t, v in store.points(namespace, name) if since <= t < until)
+    def window(name: str, space: str = namespace) -> list[float]:
+        return [v for t, v in store.points(space, name) if since <= t < until]
 
-    lags = [v for t, v in store.points(namespace, "StreamLag") if since <= t < until]
+    def total(name: str, space: str = namespace) -> float:
+        return sum(window(name, space))
+
+    lags = window("StreamLag")
     records = sum(total(name) for name in RECORDS)
     seconds = max(until - since, 1e-9)
     return {
@@ -185,9 +188,7 @@ def summary(store: MetricStore, namespace: str, since: float, until: float) -> d
         "max_lag_ms": round(max(lags), 1) if lags else None,
         "emails": {kind.lower(): int(total(f"WelcomeEmails{kind}")) for kind in EMAILS},
         "records_failed": int(total("RecordsFailed")),
-        "invocations": int(
-            sum(v for t, v in store.points("AWS/Lambda", "Invocations") if since <= t < until)
-        ),
+        "invocations": int(total("Invocations", "AWS/Lambda")),
     }
 
 
