@@ -31,6 +31,7 @@ from typing import Any
 from devtools import moto_fixes
 from devtools.stacks import absent_resources, stack_resources, unsupported_resources_quiet
 from devtools.ttl import TtlSweeper
+from infra.deploy_target import tags
 
 __all__ = [
     "DEFAULT_PORT",
@@ -222,8 +223,8 @@ class Emulator:
             TemplateBody=body,
             Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in given.items()],
             Tags=[  # as the deployment ways tag their stacks
-                {"Key": "project", "Value": "users-stream"},
-                {"Key": "stage", "Value": given.get("Stage", "dev")},
+                {"Key": key, "Value": value}
+                for key, value in tags(given.get("Stage", "dev")).items()
             ],
         )
         deadline = time.monotonic() + timeout

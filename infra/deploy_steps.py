@@ -61,7 +61,7 @@ def _stack_request(target: Target, given: Mapping[str, str], *, update: bool) ->
         "TemplateBody": template,
         "Parameters": parameters,
         # The stack's tags reach every resource of it that takes tags.
-        "Tags": [{"Key": key, "Value": value} for key, value in tags(target).items()],
+        "Tags": [{"Key": key, "Value": value} for key, value in tags(target.stage).items()],
     }
 
 
@@ -143,7 +143,7 @@ def configure_stage(
 
 def ensure_log_group(logs: Any, target: Target, retention_days: int) -> None:
     try:
-        logs.create_log_group(logGroupName=target.log_group, tags=tags(target))
+        logs.create_log_group(logGroupName=target.log_group, tags=tags(target.stage))
     except Exception as exc:
         if error_code(exc) != "ResourceAlreadyExistsException":
             raise
@@ -181,12 +181,14 @@ def tag_chalice_resources(iam: Any, lambda_client: Any, target: Target) -> None:
     if role is not None:
         role_name = str(role["role_arn"]).rsplit("/", 1)[1]
         iam.tag_role(
-            RoleName=role_name, Tags=[{"Key": k, "Value": v} for k, v in tags(target).items()]
+            RoleName=role_name, Tags=[{"Key": k, "Value": v} for k, v in tags(target.stage).items()]
         )
     mapping = target.deployed("dynamodb_event")
     if mapping is not None:
         described = lambda_client.get_event_source_mapping(UUID=mapping["event_uuid"])
-        lambda_client.tag_resource(Resource=described["EventSourceMappingArn"], Tags=tags(target))
+        lambda_client.tag_resource(
+            Resource=described["EventSourceMappingArn"], Tags=tags(target.stage)
+        )
 
 
 def configure_mapping(

@@ -95,6 +95,7 @@ def say(message: str) -> None:
     print(f"[chalice-deploy] {message}", flush=True)
 
 
-def tags(target: Target) -> dict[str, str]:
-    """The tags every resource of the deployment carries (as the stack's, infra/*.yaml)."""
-    return {"project": "users-stream", "stage": target.stage}
+def tags(stage: str) -> dict[str, str]:
+    """The tags every resource of a stage's deployment carries (as the stack's, infra/*.yaml),
+    whichever way deploys it."""
+    return {"project": "users-stream", "stage": stage}

@@ -25,6 +25,7 @@ from chalice.cdk import Chalice
 
 from infra.cfn import load_template
 from infra.chalice_overlay import Split, overrides, split
+from infra.deploy_target import tags
 from infra.merge import FUNCTION, OVERLAY, TABLE_TEMPLATE, build_merge_template
 from infra.policy import ROLE
 from infra.staging import PROJECT, stage_project
@@ -97,7 +98,7 @@ def users_stream_stack(app: cdk.App, stage: str, region: str, work: Path) -> cdk
         stack_name=f"users-stream-{stage}",
         env=cdk.Environment(region=region),
         description=DESCRIPTION,
-        tags={"project": "users-stream", "stage": stage},
+        tags=tags(stage),
         analytics_reporting=False,
     )
     merged = build_merge_template(load_template(TABLE_TEMPLATE), load_template(OVERLAY))
